@@ -15,9 +15,13 @@ from dataclasses import dataclass, field
 
 import pydantic
 
+_STRICT = pydantic.ConfigDict(extra="forbid")  # a misspelled field must not vanish silently
+
 
 @dataclass
 class Quote:
+    __pydantic_config__ = _STRICT
+
     text: str
     start: int  # seconds: the start of the chapter the quote belongs to
     speaker: str = ""
@@ -25,6 +29,8 @@ class Quote:
 
 @dataclass
 class Chapter:
+    __pydantic_config__ = _STRICT
+
     start: int  # seconds from the episode start
     end: int  # next chapter's start, or the episode's duration
     title: str
@@ -40,6 +46,8 @@ class Chapter:
 
 @dataclass
 class Entity:
+    __pydantic_config__ = _STRICT
+
     name: str
     type: str  # normalized: person, organization, product, concept, software, other
     description: str = ""
@@ -47,6 +55,8 @@ class Entity:
 
 @dataclass
 class TranscriptSegment:
+    __pydantic_config__ = _STRICT
+
     start: float
     end: float
     text: str
@@ -55,6 +65,8 @@ class TranscriptSegment:
 
 @dataclass
 class Episode:
+    __pydantic_config__ = _STRICT
+
     id: str
     title: str
     show: str = ""
@@ -92,9 +104,6 @@ class Episode:
     def from_json(cls, text: str) -> Episode:
         return _EPISODE.validate_json(text, strict=True)
 
-    @classmethod
-    def from_dict(cls, data: dict) -> Episode:
-        return _EPISODE.validate_python(data, strict=True)
 
 
 _EPISODE = pydantic.TypeAdapter(Episode)

@@ -1,5 +1,7 @@
 """The one error every parser raises, so callers can show the file and the problem."""
 
+from pathlib import Path
+
 
 class ParseError(ValueError):
     def __init__(self, path: str, problem: str):
@@ -10,7 +12,7 @@ class ParseError(ValueError):
 
 def read_text(path) -> str:
     """Read a file as UTF-8, turning a decode failure into a ParseError a user can act on."""
-    data = open(path, "rb").read()
+    data = Path(path).read_bytes()
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:

@@ -17,7 +17,7 @@ from store.episode import Chapter, Entity, Episode, Quote, parse_timestamp, slug
 from store.formats.errors import ParseError
 from store.language import detect_language, has_cjk
 
-_DURATION = re.compile(r"^\d{1,2}:\d{2}(?::\d{2})?$")
+_DURATION = re.compile(r"^\d{1,2}:[0-5]\d(?::[0-5]\d)?$")
 _LANGS = re.compile(r"^[A-Z]{2}(?:/[A-Z]{2})*$")
 _TAGS = re.compile(r"^#[^\s#]+(?:#[^\s#]+)*$")
 _RELATIVE_DATE = re.compile(
@@ -25,7 +25,7 @@ _RELATIVE_DATE = re.compile(
     r"|\d+\s*(?:秒|分钟|小时|天|周|个月|年)前|昨天|今天)\s*$",
     re.IGNORECASE,
 )
-_CHAPTER = re.compile(r"##\s*\[(\d{1,2}:\d{2}(?::\d{2})?)\]\s*")
+_CHAPTER = re.compile(r"##\s*\[(\d{1,2}:[0-5]\d(?::[0-5]\d)?)\]\s*")
 _ENTITIES = re.compile(r"##\s*(?:Entities|实体|人物与概念)\s*")
 _ENTITY = re.compile(
     r"-\s*\*\*(?P<name>.+?)\*\*\s*[(（](?P<type>[^)）]+)[)）]\s*[:：]\s*(?P<desc>.*?)"

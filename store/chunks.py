@@ -1,0 +1,87 @@
+"""Cut an Episode into the Chunks we embed and search.
+
+Kinds: `chapter` (title + body), `quote` (the pull quote, the guest's own words), `summary`,
+`entity` (one per entity), `segment` (transcript windows). Chapters, quotes and segments
+carry a timestamp a user can jump to; summary and entities describe the whole episode.
+
+Chunk ids are derived from the episode id, kind and position only, so ingesting the same
+file twice writes the same ids, and an edited episode's leftover ids can be found and removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from store.episode import Episode, TranscriptSegment
+from store.language import detect_language
+
+TIMED_KINDS = ("chapter", "quote", "segment")
+ALL_KINDS = ("chapter", "quote", "segment", "summary", "entity")
+SEGMENT_SECONDS = 60  # transcript cues are grouped into windows about this long
+
+
+@dataclass
+class Chunk:
+    id: str
+    episode_id: str
+    episode_title: str
+    kind: str
+    title: str  # chapter title, entity name, "Summary"
+    text: str
+    language: str
+    start: int = 0
+    end: int = 0
+    show: str = ""
+    people: list[str] = field(default_factory=list)
+
+    @property
+    def digest(self) -> str:
+        """Changes whenever anything we store for the chunk changes."""
+        parts = [self.kind, self.title, self.text, self.language, str(self.start), str(self.end),
+                 self.episode_title, self.show, "|".join(self.people)]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+    @property
+    def embed_text(self) -> str:
+        return f"{self.title}\n{self.text}" if self.kind == "chapter" else self.text
+
+
+def chunk_episode(episode: Episode) -> list[Chunk]:
+    def make(kind: str, key: str, **fields) -> Chunk:
+        return Chunk(id=f"{episode.id}/{kind}/{key}", episode_id=episode.id, kind=kind,
+                     episode_title=episode.title, show=episode.show, **fields)
+
+    chunks = [make("summary", "0", title="Summary", text=episode.summary,
+                   language=episode.summary_language, end=episode.duration,
+                   people=episode.people)] if episode.summary else []
+    for chapter in episode.chapters:
+        span = dict(start=chapter.start, end=chapter.end, people=chapter.people)
+        chunks.append(make("chapter", str(chapter.start), title=chapter.title, text=chapter.body,
+                           language=chapter.language, **span))
+        if chapter.quote:
+            chunks.append(make("quote", str(chapter.start), title=chapter.title, text=chapter.quote.text,
+                               language=detect_language(chapter.quote.text), **span))
+    for n, entity in enumerate(episode.entities):
+        text = f"{entity.name} ({entity.type}): {entity.description}"
+        people = [entity.name] if entity.type == "person" else []
+        chunks.append(make("entity", str(n), title=entity.name, text=text,
+                           language=detect_language(entity.description or entity.name), people=people))
+    for window in _windows(episode.transcript):
+        start, end = int(window[0].start), int(window[-1].end)
+        chapter = episode.chapter_at(start)
+        text = " ".join(s.text for s in window)
+        chunks.append(make("segment", str(start), title=chapter.title if chapter else "", text=text,
+                           language=detect_language(text), start=start, end=end,
+                           people=chapter.people if chapter else []))
+    return chunks
+
+
+def _windows(segments: list[TranscriptSegment]) -> list[list[TranscriptSegment]]:
+    windows: list[list[TranscriptSegment]] = []
+    for segment in segments:
+        if windows and segment.start - windows[-1][0].start < SEGMENT_SECONDS:
+            windows[-1].append(segment)
+        else:
+            windows.append([segment])
+    return windows

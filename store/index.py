@@ -1,0 +1,158 @@
+"""The Chroma side of the store: one collection of chunks, one of whole episodes.
+
+Embedded `PersistentClient` by default; a URL switches to `HttpClient`, so the same code runs
+against a shared Chroma server. Chunks are written with our own e5 vectors and the collection
+is bound to our embedding function, so Chroma never reaches for its downloading default.
+
+Writes are ordered so a failure cannot lose what was indexed: everything that can fail on
+bad input (parsing, embedding) happens before the first write; new and changed chunks are
+upserted before orphans of an edited episode are deleted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+
+from store.chunks import Chunk, chunk_episode
+from store.embedder import E5Embedding
+from store.episode import Episode
+
+_PAGE = 2000  # rows per Chroma get(); the server caps request sizes
+
+
+@dataclass
+class IngestResult:
+    episode_id: str
+    title: str
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+@dataclass
+class DenseMatch:
+    chunk: Chunk
+    similarity: float  # cosine similarity, -1..1
+
+
+def connect(data_dir: Path, url: str = ""):
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if url:
+        parsed = urlparse(url if "://" in url else f"http://{url}")
+        return chromadb.HttpClient(
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+            ssl=parsed.scheme == "https",
+            settings=chroma_settings,
+        )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=chroma_settings)
+
+
+class Index:
+    def __init__(self, client, name: str, embedder: E5Embedding):
+        self.embedder = embedder
+        self._client = client
+        config = {"hnsw": {"space": "cosine"}}
+        self.chunks_col = client.get_or_create_collection(
+            f"{name}-chunks", embedding_function=embedder, configuration=config
+        )
+        self.episodes_col = client.get_or_create_collection(
+            f"{name}-episodes", embedding_function=embedder, configuration=config
+        )
+
+    # -- writing -----------------------------------------------------------------------
+
+    def upsert_episode(self, episode: Episode) -> IngestResult:
+        chunks = chunk_episode(episode)
+        stored = self.chunks_col.get(where={"episode_id": episode.id}, include=["metadatas"])
+        digests = {i: (m or {}).get("digest") for i, m in zip(stored["ids"], stored["metadatas"])}
+        changed = [c for c in chunks if digests.get(c.id) != c.digest]
+        vectors = self.embedder.passages([c.embed_text for c in changed])
+        card = self.embedder.passages([f"{episode.title}\n{episode.summary}"])
+
+        for start in range(0, len(changed), self._batch_size()):
+            batch = changed[start : start + self._batch_size()]
+            self.chunks_col.upsert(
+                ids=[c.id for c in batch],
+                embeddings=vectors[start : start + len(batch)],
+                documents=[c.text for c in batch],
+                metadatas=[_metadata(c) for c in batch],
+            )
+        orphans = sorted(set(digests) - {c.id for c in chunks})
+        if orphans:
+            self.chunks_col.delete(ids=orphans)
+        self.episodes_col.upsert(
+            ids=[episode.id],
+            embeddings=card,
+            documents=[episode.to_json()],
+            metadatas=[{"title": episode.title, "show": episode.show}],
+        )
+        added = sum(1 for c in changed if c.id not in digests)
+        return IngestResult(episode.id, episode.title, added, len(changed) - added, len(orphans),
+                            len(chunks) - len(changed))
+
+    def remove_episode(self, episode_id: str) -> None:
+        self.chunks_col.delete(where={"episode_id": episode_id})
+        self.episodes_col.delete(ids=[episode_id])
+
+    # -- reading -----------------------------------------------------------------------
+
+    def episodes(self) -> list[Episode]:
+        rows = self.episodes_col.get(include=["documents"])
+        episodes = [Episode.from_json(doc) for doc in rows["documents"]]
+        return sorted(episodes, key=lambda e: e.title.lower())
+
+    def count(self) -> int:
+        return self.chunks_col.count()
+
+    def all_chunks(self) -> list[Chunk]:
+        chunks = []
+        for offset in range(0, self.count(), _PAGE):
+            rows = self.chunks_col.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+            chunks += [_chunk(i, d, m) for i, d, m in zip(rows["ids"], rows["documents"], rows["metadatas"])]
+        return chunks
+
+    def dense(self, vector, n: int, where: dict | None = None) -> list[DenseMatch]:
+        if n <= 0:
+            return []
+        rows = self.chunks_col.query(
+            query_embeddings=[vector], n_results=n, where=where or None,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            DenseMatch(_chunk(i, d, m), 1.0 - dist)
+            for i, d, m, dist in zip(rows["ids"][0], rows["documents"][0], rows["metadatas"][0], rows["distances"][0])
+        ]
+
+    def _batch_size(self) -> int:
+        return min(self._client.get_max_batch_size(), 1000)
+
+
+def _metadata(chunk: Chunk) -> dict:
+    meta = {
+        "episode_id": chunk.episode_id, "episode_title": chunk.episode_title, "show": chunk.show,
+        "kind": chunk.kind, "title": chunk.title, "language": chunk.language,
+        "start": chunk.start, "end": chunk.end, "digest": chunk.digest,
+    }  # fmt: skip
+    if chunk.people:  # Chroma rejects empty lists
+        meta["people"] = list(chunk.people)
+    return meta
+
+
+def _chunk(chunk_id: str, text: str, meta: dict) -> Chunk:
+    return Chunk(
+        id=chunk_id, episode_id=meta["episode_id"], episode_title=meta["episode_title"],
+        kind=meta["kind"], title=meta["title"], text=text, language=meta["language"],
+        start=meta["start"], end=meta["end"], show=meta.get("show", ""), people=list(meta.get("people") or []),
+    )  # fmt: skip

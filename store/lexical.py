@@ -1,0 +1,55 @@
+"""The lexical half of hybrid search: BM25 over jieba-segmented, lowercased tokens.
+
+Local Chroma has no BM25 (its Search API is Cloud-only, its BM25 function English-only), so
+this index lives in process memory, built from the chunks stored in Chroma. Names and
+English terms inside Chinese text ("杨立昆为什么说OpenAI是...") are exactly what dense
+retrieval blurs and BM25 keeps, so the two are fused in `retrieve.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import bm25s
+import jieba
+import numpy as np
+from bm25s.stopwords import STOPWORDS_EN
+
+from store.chunks import Chunk
+
+jieba.setLogLevel(logging.WARNING)
+
+_ZH_STOPWORDS = set(
+    "的 了 是 在 和 与 及 吗 呢 吧 啊 么 什么 为什么 如何 怎么 怎样 哪些 哪个 有 有没有 没有 这 那 这些 那些 "
+    "他 她 它 他们 我们 你 我 对 把 被 就 都 也 还 而 但 并 或 一个 这个 那个 认为 觉得 说 谈到 谈 讲 提到 "
+    "是否 之 其 中 上 下 里 会 能 要 可以 以及 节目 有人".split()
+)
+_STOPWORDS = set(STOPWORDS_EN) | _ZH_STOPWORDS
+_WORD = re.compile(r"\w")
+TITLE_WEIGHT = 3
+
+
+def tokenize(text: str) -> list[str]:
+    tokens = []
+    for token in jieba.cut_for_search(text.lower()):
+        token = token.strip()
+        if token and _WORD.search(token) and token not in _STOPWORDS:
+            tokens.append(token.strip("'’"))
+    return [t for t in tokens if t]
+
+
+class LexicalIndex:
+    def __init__(self, chunks: list[Chunk]):
+        self.chunks = chunks
+        self._bm25 = bm25s.BM25()
+        if chunks:
+            # Titles are short, precise summaries of a chapter: weigh their words more (BM25F-style).
+            self._bm25.index([tokenize(f"{c.title} " * TITLE_WEIGHT + c.text) for c in chunks], show_progress=False)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk, in `self.chunks` order (zeros when nothing matches)."""
+        tokens = tokenize(query)
+        if not self.chunks or not tokens:
+            return np.zeros(len(self.chunks), dtype=np.float32)
+        return self._bm25.get_scores(tokens)
