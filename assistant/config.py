@@ -34,6 +34,7 @@ class Settings:
     n_threads: int = 0  # 0: all cores
     n_ctx: int = 4096
     max_answer_tokens: int = 320
+    context_tokens: int = 480  # sources in the prompt: the main cost before the first token
     max_question_chars: int = 1000
     host: str = "127.0.0.1"
     port: int = 7860
@@ -57,6 +58,7 @@ class Settings:
             n_threads=int(env("LAIDUB_THREADS", "0")),
             n_ctx=int(env("LAIDUB_N_CTX", "4096")),
             max_answer_tokens=int(env("LAIDUB_MAX_ANSWER_TOKENS", "320")),
+            context_tokens=int(env("LAIDUB_CONTEXT_TOKENS", "480")),
             max_question_chars=int(env("LAIDUB_MAX_QUESTION_CHARS", "1000")),
             host=env("LAIDUB_HOST", "127.0.0.1"),
             port=int(env("LAIDUB_PORT", "7860")),
@@ -67,7 +69,3 @@ class Settings:
     @property
     def threads(self) -> int:
         return self.n_threads or os.cpu_count() or 2
-
-    @property
-    def aliases_path(self) -> Path:
-        return self.data_dir / "aliases.toml"

@@ -56,7 +56,8 @@ def chunk_episode(episode: Episode) -> list[Chunk]:
                    language=episode.summary_language, end=episode.duration,
                    people=episode.people)] if episode.summary else []
     for chapter in episode.chapters:
-        span = dict(start=chapter.start, end=chapter.end, people=chapter.people)
+        # The guest speaks throughout an interview: each chapter is also their view.
+        span = dict(start=chapter.start, end=chapter.end, people=list(dict.fromkeys(episode.guests + chapter.people)))
         chunks.append(make("chapter", str(chapter.start), title=chapter.title, text=chapter.body,
                            language=chapter.language, **span))
         if chapter.quote:
@@ -73,7 +74,7 @@ def chunk_episode(episode: Episode) -> list[Chunk]:
         text = " ".join(s.text for s in window)
         chunks.append(make("segment", str(start), title=chapter.title if chapter else "", text=text,
                            language=detect_language(text), start=start, end=end,
-                           people=chapter.people if chapter else []))
+                           people=list(dict.fromkeys(episode.guests + (chapter.people if chapter else [])))))
     return chunks
 
 

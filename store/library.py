@@ -14,6 +14,8 @@ from store.episode import Episode
 from store.formats import load_file
 from store.formats.errors import ParseError
 from store.index import Index, IngestResult, connect
+from store.glossary import load_terms
+from store.lexical import add_words
 from store.people import PeopleIndex
 from store.retrieve import Filters, Hit, Retriever
 
@@ -24,8 +26,9 @@ class UnknownFilter(ValueError):
 
 class Library:
     def __init__(self, data_dir: Path, cache_dir: Path, chroma_url: str = "", collection: str = "laidub",
-                 alias_files: list[Path] = ()):
+                 alias_files: list[Path] = (), glossary_files: list[Path] = ()):
         self.alias_files = list(alias_files)
+        add_words(load_terms(list(glossary_files)))
         self.index = Index(connect(data_dir, chroma_url), collection, E5Embedding(str(cache_dir / "embeddings.sqlite")))
         self._lock = threading.Lock()
         self._episodes: list[Episode] | None = None
@@ -47,6 +50,7 @@ class Library:
     def people(self) -> PeopleIndex:
         if self._people is None:
             self._people = PeopleIndex.build(self.episodes(), self.alias_files)
+            add_words([alias for person in self._people.people for alias in person.aliases])
         return self._people
 
     def is_empty(self) -> bool:

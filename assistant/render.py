@@ -1,0 +1,66 @@
+"""The last step of the flow: turn domain objects into the CLI's JSON contract and into text."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from assistant.answer import Answer
+from assistant.citations import Citation
+from store.episode import Episode, format_timestamp
+from store.index import IngestResult
+from store.people import Person
+from store.retrieve import Hit
+
+
+def hit_json(hit: Hit) -> dict:
+    c = hit.chunk
+    return {
+        "rank": hit.rank, "episode_id": c.episode_id, "episode_title": c.episode_title, "kind": c.kind,
+        "title": c.title, "start": format_timestamp(c.start), "start_seconds": c.start, "end_seconds": c.end,
+        "text": c.text, "score": round(hit.score, 4), "people": c.people,
+    }  # fmt: skip
+
+
+def episode_json(episode: Episode) -> dict:
+    return {
+        "id": episode.id, "title": episode.title, "show": episode.show, "host": episode.host,
+        "guests": episode.guests, "duration": format_timestamp(episode.duration),
+        "duration_seconds": episode.duration, "summary_language": episode.summary_language,
+        "chapters": len(episode.chapters), "entities": len(episode.entities),
+        "transcript_segments": len(episode.transcript), "tags": episode.tags, "url": episode.url,
+    }  # fmt: skip
+
+
+def person_json(person: Person) -> dict:
+    return {"name": person.name, "aliases": person.aliases, "episodes": person.roles, "description": person.description}
+
+
+def ingest_json(result: IngestResult) -> dict:
+    return dataclasses.asdict(result)
+
+
+def hit_text(hit: Hit) -> str:
+    c = hit.chunk
+    text = c.text if len(c.text) < 240 else c.text[:237] + "…"
+    return f"{hit.rank}. {c.episode_title} · {format_timestamp(c.start)}  [{c.kind}] {c.title}\n   {text}"
+
+
+def citation_json(citation: Citation) -> dict:
+    return dataclasses.asdict(citation)
+
+
+def answer_json(answer: Answer) -> dict:
+    return {
+        "question": answer.question, "language": answer.language, "answer": answer.text,
+        "refused": answer.refused, "citations": [citation_json(c) for c in answer.citations],
+        "sources": [hit_json(s.hit) for s in answer.sources], "model": answer.model,
+        "timings_ms": answer.timings_ms, "standalone_question": answer.standalone_question,
+    }  # fmt: skip
+
+
+def answer_text(answer: Answer) -> str:
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+        lines += [f"[{c.marker}] {c.label}  {c.title}" for c in answer.citations]
+    return "\n".join(lines)

@@ -1,0 +1,325 @@
+"""HTML for the web app: answers with citation chips, the sources panel, the library, the episode page.
+
+Everything that comes from an episode, a user or the model is escaped here, once, before it meets
+markup: episode files are uploads, and a page or a model can carry `<script>` or markdown links.
+The chatbot renders markdown, so a message goes out as a single line of HTML: markdown leaves the
+inside of an HTML block alone, so escaped text stays text and our own links are the only links.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+from assistant.citations import Citation
+from assistant.context import Source
+from assistant.prompts import Prompts
+from store.episode import Episode, format_timestamp
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+class Labels:
+    """The interface's words in one language: the `ui_*` keys of prompts/messages.toml."""
+
+    def __init__(self, prompts: Prompts, language: str):
+        self.prompts = prompts
+        self.language = language
+
+    def __call__(self, key: str, **values) -> str:
+        return self.prompts.message(self.language, f"ui_{key}", **values)
+
+
+def text(value: object) -> str:
+    """Escaped for HTML text and attributes; line breaks become <br>, so no blank line reaches markdown."""
+    return "<br>".join(html.escape(line) for line in str(value).splitlines())
+
+
+def episode_href(episode_id: str, seconds: int) -> str:
+    return f"/episode/{quote(episode_id, safe='')}#t={int(seconds)}"
+
+
+def citation_href(citation: Citation) -> str:
+    """The episode's own web page when it has one, else ours; an uploaded `javascript:` URL never gets through."""
+    if urlsplit(citation.url).scheme in ("http", "https"):
+        return citation.url
+    return episode_href(citation.episode_id, citation.start_seconds)
+
+
+# -- chat messages -------------------------------------------------------------------------
+
+
+def user_html(question: str) -> str:
+    return f'<div class="ld-question">{text(question)}</div>'
+
+
+def notice_html(message: str, kind: str = "waiting") -> str:
+    """A placeholder bubble: waiting in the queue, searching, or an error."""
+    return f'<div class="ld-notice ld-{kind}">{text(message)}</div>'
+
+
+def streaming_html(partial: str) -> str:
+    return f'<div class="ld-answer">{text(partial)}<span class="ld-cursor"></span></div>'
+
+
+def answer_html(answer_text: str, citations: Sequence[Citation], refused: bool, table: str = "") -> str:
+    body = _MARKER.sub(r'<sup class="ld-marker">\1</sup>', text(answer_text))
+    chips = "".join(chip_html(c) for c in citations)
+    chip_row = f'<div class="ld-chips">{chips}</div>' if chips else ""
+    return f'<div class="ld-answer{" ld-refused" if refused else ""}">{table}<div>{body}</div>{chip_row}</div>'
+
+
+def chip_html(citation: Citation) -> str:
+    return (
+        f'<a class="ld-chip" href="{text(citation_href(citation))}" target="_blank" rel="noopener" '
+        f'title="{text(citation.title)}"><span class="ld-chip-n">{citation.marker}</span>{text(citation.label)}</a>'
+    )
+
+
+@dataclass
+class CompareCell:
+    """One row of a comparison, as the table shows it."""
+
+    person: str
+    position: str
+    quote: str
+    citation: Citation | None
+
+
+def compare_html(rows: Sequence[CompareCell], labels: Labels) -> str:
+    head = "".join(f"<th>{text(labels(k))}</th>" for k in ("compare_person", "compare_position", "compare_quote",
+                                                            "compare_source"))
+    body = "".join(
+        f"<tr><td class='ld-person'>{text(r.person)}</td><td>{text(r.position)}</td>"
+        f"<td class='ld-quote'>{text(r.quote)}</td><td>{chip_html(r.citation) if r.citation else ''}</td></tr>"
+        for r in rows
+    )
+    return f'<table class="ld-compare"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+# -- sources panel -------------------------------------------------------------------------
+
+
+def sources_html(sources: Sequence[Source], citations: Sequence[Citation], labels: Labels) -> str:
+    heading = f'<div class="ld-panel-title">{text(labels("sources"))}</div>'
+    if not sources:
+        return f'{heading}<div class="ld-empty">{text(labels("sources_empty"))}</div>'
+    markers = {(c.episode_id, c.start_seconds): c.marker for c in citations}
+    cards = "".join(_source_card(s, markers.get((s.episode.id, s.start)), labels) for s in sources)
+    return f'{heading}<div class="ld-sources">{cards}</div>'
+
+
+def _source_card(source: Source, marker: int | None, labels: Labels) -> str:
+    title = source.chapter.title if source.chapter else source.hit.chunk.title
+    badge = f'<span class="ld-badge">{text(labels("cited"))} [{marker}]</span>' if marker else ""
+    quote_html = f"<blockquote>{text(source.quote)}</blockquote>" if source.quote else ""
+    return (
+        f'<div class="ld-source{" ld-cited" if marker else ""}">'
+        f'<div class="ld-source-head"><a class="ld-time" href="{text(episode_href(source.episode.id, source.start))}" '
+        f'target="_blank" rel="noopener">{format_timestamp(source.start)}</a>{badge}</div>'
+        f'<div class="ld-source-title">{text(title)}</div>'
+        f'<div class="ld-source-episode">{text(source.episode.title)}</div>'
+        f'{quote_html}<p class="ld-excerpt">{text(source.excerpt)}</p></div>'
+    )
+
+
+# -- library -------------------------------------------------------------------------------
+
+
+def library_html(episodes: Sequence[Episode] | None, labels: Labels) -> str:
+    if episodes is None:
+        return f'<div class="ld-empty">{text(labels("library_loading"))}</div>'
+    chapters = sum(len(e.chapters) for e in episodes)
+    summary = labels("library_summary", episodes=len(episodes), chapters=chapters)
+    cards = "".join(_episode_card(e, labels) for e in episodes)
+    return f'<div class="ld-library"><div class="ld-library-summary">{text(summary)}</div>{cards}</div>'
+
+
+def _episode_card(episode: Episode, labels: Labels) -> str:
+    meta = " · ".join(text(part) for part in (episode.show, format_timestamp(episode.duration)) if part)
+    people = _pills(labels("people"), episode.people)
+    tags = _pills(labels("tags"), [f"#{t}" for t in episode.tags])
+    chapters = "".join(_chapter_item(episode, c, labels) for c in episode.chapters)
+    return (
+        f'<details class="ld-episode"><summary><span class="ld-episode-title">{text(episode.title)}</span>'
+        f'<span class="ld-episode-meta">{meta}</span></summary>'
+        f'<p class="ld-episode-summary">{text(episode.summary)}</p>{people}{tags}'
+        f'<a class="ld-open" href="{text(episode_href(episode.id, 0))}" target="_blank" rel="noopener">'
+        f'{text(labels("open_episode"))} ↗</a><ol class="ld-chapters">{chapters}</ol></details>'
+    )
+
+
+def _chapter_item(episode: Episode, chapter, labels: Labels) -> str:
+    quote_html = f"<blockquote>{text(chapter.quote.text)}</blockquote>" if chapter.quote else ""
+    return (
+        f'<li><div class="ld-chapter-head"><a class="ld-time" href="{text(episode_href(episode.id, chapter.start))}" '
+        f'target="_blank" rel="noopener">{chapter.timestamp}</a><span class="ld-chapter-title">{text(chapter.title)}</span>'
+        f'<button class="ld-ask" data-episode="{text(episode.id)}" data-start="{chapter.start}">'
+        f'{text(labels("ask_about"))}</button></div><p class="ld-chapter-body">{text(chapter.body)}</p>{quote_html}</li>'
+    )
+
+
+def _pills(label: str, values: Sequence[str]) -> str:
+    if not values:
+        return ""
+    pills = "".join(f'<span class="ld-pill">{text(v)}</span>' for v in values)
+    return f'<div class="ld-pills"><span class="ld-pills-label">{text(label)}</span>{pills}</div>'
+
+
+# -- start-up status -----------------------------------------------------------------------
+
+
+def status_html(message: str, fraction: float | None, failed: bool = False) -> str:
+    """A progress bar under the header; `fraction` None means "busy, length unknown"."""
+    width = f"width:{fraction * 100:.0f}%" if fraction is not None else ""
+    bar_class = "ld-bar" if fraction is not None else "ld-bar ld-indeterminate"
+    return (
+        f'<div class="ld-status{" ld-failed" if failed else ""}" role="status"><span>{text(message)}</span>'
+        f'<div class="ld-track"><div class="{bar_class}" style="{width}"></div></div></div>'
+    )
+
+
+def header_html(labels: Labels) -> str:
+    return (
+        f'<div class="ld-header"><div class="ld-logo">{text(labels("title"))}</div>'
+        f'<div class="ld-tagline">{text(labels("tagline"))}</div></div>'
+    )
+
+
+# -- the episode page (/episode/ID) ----------------------------------------------------------
+
+
+def episode_page(episode: Episode | None, episode_id: str, labels: Labels) -> tuple[str, str]:
+    """The page a citation links to, and its Content-Security-Policy: only our own inline script may run."""
+    nonce = secrets.token_urlsafe(16)
+    if episode is None:
+        body = f'<p class="missing">{text(labels("episode_missing", id=episode_id))}</p>'
+        title = labels("title")
+    else:
+        body = _episode_body(episode, labels)
+        title = f'{episode.title} · {labels("title")}'
+    page = (
+        f'<!doctype html><html lang="{labels.language}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{text(title)}</title>'
+        f'<style nonce="{nonce}">{EPISODE_CSS}</style></head><body>'
+        f'<a class="back" href="/">← {text(labels("episode_back"))}</a>{body}'
+        f'<script nonce="{nonce}">{EPISODE_JS}</script></body></html>'
+    )
+    policy = f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; base-uri 'none'"
+    return page, policy
+
+
+def _episode_body(episode: Episode, labels: Labels) -> str:
+    chapters = "".join(
+        f'<section class="chapter" id="t{c.start}" data-start="{c.start}"><h2><a href="#t={c.start}">{c.timestamp}</a> '
+        f"{text(c.title)}</h2><p>{text(c.body)}</p>"
+        f'{f"<blockquote>{text(c.quote.text)}</blockquote>" if c.quote else ""}</section>'
+        for c in episode.chapters
+    )
+    people = ", ".join(text(p) for p in episode.people)
+    return (
+        f"<h1>{text(episode.title)}</h1><p class='meta'>{text(episode.show)} · {format_timestamp(episode.duration)}</p>"
+        f"<p class='meta'>{text(labels('people'))}: {people}</p><p>{text(episode.summary)}</p>{chapters}"
+    )
+
+
+# `#t=951` names a second, not an element: mark the chapter playing at that second.
+EPISODE_JS = """
+function showTime() {
+  const match = location.hash.match(/^#t=(\\d+)/);
+  if (!match) return;
+  const second = Number(match[1]);
+  let current = null;
+  for (const section of document.querySelectorAll("section[data-start]")) {
+    section.classList.remove("current");
+    if (Number(section.dataset.start) <= second) current = section;
+  }
+  if (current) { current.classList.add("current"); current.scrollIntoView({block: "start"}); }
+}
+window.addEventListener("hashchange", showTime);
+showTime();
+"""
+
+EPISODE_CSS = """
+body { font: 16px/1.6 system-ui, -apple-system, "Segoe UI", "PingFang SC", "Microsoft YaHei", sans-serif;
+       max-width: 760px; margin: 2rem auto; padding: 0 1rem; color: #1f2937; }
+h1 { font-size: 1.6rem; line-height: 1.3; } .meta { color: #6b7280; margin: .2rem 0; }
+.back { color: #4f46e5; text-decoration: none; font-size: .9rem; }
+.chapter { border-left: 3px solid #e5e7eb; padding: .2rem 1rem; margin: 1.2rem 0; scroll-margin-top: 1rem; }
+.chapter h2 { font-size: 1.1rem; margin: .3rem 0; } .chapter h2 a { color: #4f46e5; text-decoration: none;
+  font-variant-numeric: tabular-nums; margin-right: .4rem; }
+.chapter.current { border-left-color: #4f46e5; background: #eef2ff; border-radius: 0 8px 8px 0; }
+blockquote { margin: .5rem 0; padding-left: .8rem; border-left: 3px solid #c7d2fe; color: #374151; font-style: italic; }
+"""
+
+APP_CSS = """
+.gradio-container { max-width: 1280px !important; margin: 0 auto; }
+.ld-header { display: flex; align-items: baseline; gap: 1rem; flex-wrap: wrap; padding: .4rem 0; }
+.ld-logo { font-size: 1.9rem; font-weight: 800; letter-spacing: -.02em;
+  background: linear-gradient(90deg, #4f46e5, #db2777); -webkit-background-clip: text; background-clip: text;
+  color: transparent; }
+.ld-tagline { color: var(--body-text-color-subdued); }
+.ld-status { display: flex; align-items: center; gap: .8rem; padding: .5rem .8rem; border-radius: 10px;
+  background: var(--background-fill-secondary); font-size: .9rem; }
+.ld-status.ld-failed { background: #fef2f2; color: #991b1b; }
+.ld-track { flex: 1; height: 6px; border-radius: 3px; background: var(--border-color-primary); overflow: hidden;
+  min-width: 120px; }
+.ld-bar { height: 100%; background: #4f46e5; transition: width .4s; }
+.ld-bar.ld-indeterminate { width: 35%; animation: ld-slide 1.2s infinite ease-in-out; }
+@keyframes ld-slide { from { margin-left: -35%; } to { margin-left: 100%; } }
+.ld-answer { line-height: 1.65; }
+.ld-refused { color: var(--body-text-color-subdued); }
+.ld-marker { color: #4f46e5; font-weight: 700; font-size: .72em; margin-left: 1px; }
+.ld-cursor::after { content: "▍"; animation: ld-blink 1s steps(2) infinite; color: #4f46e5; }
+@keyframes ld-blink { to { opacity: 0; } }
+.ld-chips { display: flex; flex-wrap: wrap; gap: .4rem; margin-top: .7rem; }
+a.ld-chip { display: inline-flex; align-items: center; gap: .35rem; padding: .2rem .7rem .2rem .25rem;
+  border-radius: 999px; background: #eef2ff; border: 1px solid #c7d2fe; color: #3730a3 !important;
+  text-decoration: none !important; font-size: .82rem; line-height: 1.4; }
+a.ld-chip:hover { background: #e0e7ff; }
+.ld-chip-n { display: inline-flex; justify-content: center; align-items: center; min-width: 1.25rem;
+  height: 1.25rem; border-radius: 999px; background: #4f46e5; color: white; font-size: .7rem; font-weight: 700; }
+.ld-notice { color: var(--body-text-color-subdued); font-style: italic; }
+.ld-notice.ld-error { color: #b91c1c; font-style: normal; }
+.ld-waiting::before, .ld-searching::before { content: "⏳ "; font-style: normal; }
+.ld-compare { border-collapse: collapse; width: 100%; margin-bottom: .7rem; font-size: .9rem; }
+.ld-compare th { text-align: left; background: var(--background-fill-secondary); }
+.ld-compare th, .ld-compare td { border: 1px solid var(--border-color-primary); padding: .4rem .55rem;
+  vertical-align: top; }
+.ld-compare .ld-person { font-weight: 700; white-space: nowrap; } .ld-compare .ld-quote { font-style: italic; }
+.ld-panel-title { font-weight: 700; font-size: 1rem; margin: .2rem 0 .6rem; }
+.ld-empty { color: var(--body-text-color-subdued); font-size: .9rem; }
+.ld-sources { display: flex; flex-direction: column; gap: .6rem; }
+.ld-source { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: .6rem .75rem;
+  font-size: .86rem; background: var(--background-fill-primary); }
+.ld-source.ld-cited { border-color: #818cf8; background: #eef2ff; box-shadow: inset 3px 0 0 #4f46e5; }
+.ld-source-head { display: flex; justify-content: space-between; align-items: center; }
+.ld-source-title { font-weight: 700; margin-top: .2rem; } .ld-source-episode { color: var(--body-text-color-subdued); }
+.ld-badge { background: #4f46e5; color: white; border-radius: 999px; padding: 0 .5rem; font-size: .72rem; }
+a.ld-time { font-variant-numeric: tabular-nums; color: #4f46e5; font-weight: 600; text-decoration: none; }
+.ld-source blockquote, .ld-library blockquote { margin: .35rem 0; padding-left: .6rem;
+  border-left: 3px solid #c7d2fe; font-style: italic; }
+.ld-excerpt { margin: .2rem 0 0; color: var(--body-text-color-subdued); }
+.ld-library-summary { color: var(--body-text-color-subdued); margin-bottom: .6rem; }
+.ld-episode { border: 1px solid var(--border-color-primary); border-radius: 12px; padding: .7rem 1rem;
+  margin-bottom: .7rem; }
+.ld-episode summary { cursor: pointer; display: flex; flex-wrap: wrap; gap: .2rem 1rem; align-items: baseline; }
+.ld-episode-title { font-weight: 700; font-size: 1.05rem; } .ld-episode-meta { color: var(--body-text-color-subdued); }
+.ld-pills { display: flex; flex-wrap: wrap; gap: .3rem; align-items: center; margin: .3rem 0; }
+.ld-pills-label { font-weight: 600; margin-right: .2rem; font-size: .85rem; }
+.ld-pill { background: var(--background-fill-secondary); border-radius: 999px; padding: .05rem .55rem; font-size: .8rem; }
+.ld-open { font-size: .85rem; color: #4f46e5; }
+.ld-chapters { list-style: none; padding: 0; margin: .6rem 0 0; }
+.ld-chapters li { border-top: 1px solid var(--border-color-primary); padding: .5rem 0; }
+.ld-chapter-head { display: flex; gap: .6rem; align-items: center; }
+.ld-chapter-title { font-weight: 600; flex: 1; }
+.ld-ask { border: 1px solid #c7d2fe; background: #eef2ff; color: #3730a3; border-radius: 999px;
+  padding: .1rem .7rem; font-size: .8rem; cursor: pointer; white-space: nowrap; }
+.ld-ask:hover { background: #e0e7ff; }
+.ld-chapter-body { margin: .25rem 0; font-size: .88rem; color: var(--body-text-color-subdued);
+  display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden; }
+"""

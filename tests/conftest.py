@@ -1,0 +1,137 @@
+"""Shared fixtures: the embedding cache, fresh data dirs, libraries on both Chroma backends, the CLI.
+
+Embedding the seeds from scratch takes about a minute on a 2-core laptop, so every test shares
+the user's embedding cache (keyed by text hash, so sharing it cannot change a result). Chroma
+state, on the other hand, is always fresh: a new data dir per test, or a new collection on the
+session's Chroma server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from chromadb.errors import NotFoundError
+
+from assistant.config import REPO, Settings
+from store.index import connect
+from store.library import Library
+
+SEEDS = REPO / "seeds"
+VENV_BIN = Path(sys.executable).parent
+CHROMA_START_SECONDS = 60
+
+
+@pytest.fixture(scope="session")
+def cache_dir() -> Path:
+    """The user's cache dir ($LAIDUB_CACHE_DIR or ~/.cache/laidub), so e5 vectors survive across runs."""
+    path = Settings.from_env().cache_dir
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `chroma run` process for the session; yields its URL."""
+    path = tmp_path_factory.mktemp("chroma-server")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (path / "server.log").open("wb")
+    command = [str(VENV_BIN / "chroma"), "run", "--path", str(path / "db"), "--port", str(port), "--host", "127.0.0.1"]
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_for_heartbeat(url, process, path / "server.log")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.server)])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The Chroma URL to use: empty for the embedded store (only "server" starts a process)."""
+    return request.getfixturevalue("chroma_server") if request.param == "server" else ""
+
+
+@pytest.fixture
+def library(backend: str, data_dir: Path, cache_dir: Path) -> Iterator[Callable[[], Library]]:
+    """Opens a Library on this test's own store; call it again to reopen the same store."""
+    collection = f"test-{uuid.uuid4().hex[:12]}"  # the server is shared by the whole session
+
+    def open_library() -> Library:
+        return Library(data_dir, cache_dir, chroma_url=backend, collection=collection,
+                       alias_files=[SEEDS / "aliases.toml"])
+
+    yield open_library
+    if backend:
+        client = connect(data_dir, backend)
+        for name in (f"{collection}-chunks", f"{collection}-episodes"):
+            with contextlib.suppress(NotFoundError):  # the test may never have opened its library
+                client.delete_collection(name)
+
+
+@pytest.fixture(scope="session")
+def make_env(cache_dir: Path) -> Callable[..., dict[str, str]]:
+    """Environment for `laidub` subprocesses on `data_dir`; a developer's own LAIDUB_* settings never leak in."""
+
+    def make(data_dir: Path, chroma_url: str = "", **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LAIDUB_")}
+        env.update(LAIDUB_DATA_DIR=str(data_dir), LAIDUB_CACHE_DIR=str(cache_dir), LAIDUB_CHROMA_URL=chroma_url)
+        return env | extra
+
+    return make
+
+
+@pytest.fixture
+def laidub_env(make_env: Callable[..., dict[str, str]], data_dir: Path) -> dict[str, str]:
+    """Environment for `laidub` subprocesses on this test's fresh data dir, embedded Chroma."""
+    return make_env(data_dir)
+
+
+@pytest.fixture(scope="session")
+def laidub() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Runs the installed `laidub` command: laidub(env, "search", "...", "--json")."""
+
+    def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(VENV_BIN / "laidub"), *args], env=env, capture_output=True, text=True, timeout=600)
+
+    return run
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_heartbeat(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + CHROMA_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"chroma run exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).is_success:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"chroma run did not answer {url}/api/v2/heartbeat within {CHROMA_START_SECONDS} s")

@@ -1,0 +1,172 @@
+"""The generation backends on the real fast (0.5B) model: in-process, and through a real llama_cpp.server."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assistant.config import Settings
+from assistant.llm import LLMError, LocalLLM, Message, OpenAICompatLLM, open_llm
+from assistant.model import ModelError, resolve_model
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+SYSTEM = Message(
+    "system",
+    "You answer questions about podcast episodes using only the numbered sources given with each question. "
+    "Cite sources as [1], [2]. If the sources do not cover the question, say so. Answer in the question's language.",
+)
+
+
+def ask(question: str) -> list[Message]:
+    return [SYSTEM, Message("user", question)]
+
+
+@pytest.fixture(scope="module")
+def fast_model() -> Path:
+    # The default cache dir, so the assembled file is reused across test runs.
+    return resolve_model(Settings.from_env(fast=True, model_path=""))
+
+
+@pytest.fixture(scope="module")
+def llm(fast_model: Path) -> LocalLLM:
+    return LocalLLM(fast_model, n_ctx=2048, n_threads=Settings.from_env().threads)
+
+
+@pytest.mark.e2e
+def test_streams_an_english_answer(llm: LocalLLM):
+    question = ask("In one short sentence: what is the capital of France?")
+    pieces = list(llm.stream(question, max_tokens=16))
+    assert len(pieces) > 1
+    assert "paris" in "".join(pieces).lower()
+    assert llm.stats.prompt_tokens == llm.count_messages(question)
+    assert llm.stats.generated > 0
+
+
+@pytest.mark.e2e
+def test_streams_a_chinese_answer(llm: LocalLLM):
+    text = llm.complete(ask("法国的首都是哪座城市？请用中文回答。"), max_tokens=16)
+    assert CJK.search(text), text
+    assert "\ufffd" not in text  # multi-byte characters are never split between pieces
+
+
+@pytest.mark.e2e
+def test_counts_tokens_with_the_models_tokenizer(llm: LocalLLM):
+    assert llm.count_tokens("hello world") == 2
+    assert llm.count_tokens("杨立昆为什么离开Meta？") > 3
+    messages = ask("hello world")
+    assert llm.count_messages(messages) > llm.count_tokens(SYSTEM.content) + 2  # plus the template's framing
+
+
+@pytest.mark.e2e
+def test_warmed_prefix_survives_an_interleaved_prompt(llm: LocalLLM):
+    prefix = llm.count_tokens(SYSTEM.content)
+    llm.warm([SYSTEM])
+    llm.complete(ask("Who hosts the show?"), max_tokens=4)
+    assert llm.stats.prompt_reused >= prefix
+
+    # A query-rewrite call with another system prompt displaces the prefix from the KV cache...
+    llm.complete([Message("system", "Rewrite the question to stand alone."), Message("user", "And him?")], 4)
+    assert llm.stats.prompt_reused < prefix
+
+    # ...and the next question still starts from the warmed prefix.
+    reused = llm.complete(ask("What did the guest say about open source?"), max_tokens=12)
+    assert llm.stats.prompt_reused >= prefix
+    assert llm.stats.prompt_evaluated < llm.stats.prompt_tokens - prefix + 8
+
+    llm.reuse_prefix = False
+    try:
+        fresh = llm.complete(ask("What did the guest say about open source?"), max_tokens=12)
+        assert llm.stats.prompt_evaluated == llm.stats.prompt_tokens
+    finally:
+        llm.reuse_prefix = True
+    assert reused == fresh  # restoring the state changes nothing but the work done
+
+
+@pytest.mark.e2e
+def test_concurrent_calls_queue_instead_of_interleaving(llm: LocalLLM):
+    questions = ["What is 2 + 2?", "Name a primary color."]
+    expected = [llm.complete(ask(q), max_tokens=8) for q in questions]
+    got: dict[int, str] = {}
+    threads = [
+        threading.Thread(target=lambda i=i: got.__setitem__(i, llm.complete(ask(questions[i]), max_tokens=8)))
+        for i in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [got[0], got[1]] == expected
+
+
+@pytest.mark.e2e
+def test_a_truncated_gguf_fails_to_load_with_advice(tmp_path: Path, fast_model: Path):
+    broken = tmp_path / "broken.gguf"
+    with fast_model.open("rb") as f:
+        broken.write_bytes(f.read(1 << 20))
+    with pytest.raises(ModelError, match=f"could not load {broken}.*assemble it again"):
+        LocalLLM(broken)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_url(fast_model: Path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(fast_model)]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited with {proc.returncode}: {proc.stderr.read()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("llama_cpp.server did not come up within 120s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.e2e
+@pytest.mark.server
+def test_openai_compatible_server_streams_an_answer(server_url: str):
+    llm = open_llm(Settings.from_env(llm_url=server_url, llm_model=""))
+    assert isinstance(llm, OpenAICompatLLM)
+    assert llm.name  # asked the server which model it serves
+    pieces = list(llm.stream(ask("What is the capital of France? One word."), max_tokens=16))
+    assert "paris" in "".join(pieces).lower()
+    assert llm.count_messages(ask("hi")) > llm.count_tokens(SYSTEM.content)
+
+
+def test_an_unreachable_server_gives_an_error_naming_the_url():
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(LLMError, match=re.escape(url)):
+        open_llm(Settings.from_env(llm_url=url, llm_model=""))
+    llm = OpenAICompatLLM(url + "/v1/", model="any")
+    assert llm.url == url + "/v1"
+    with pytest.raises(LLMError, match="cannot reach the LLM server at " + re.escape(url)):
+        llm.complete(ask("hi"), max_tokens=4)

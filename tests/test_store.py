@@ -1,0 +1,118 @@
+"""The store on both Chroma backends: ingesting the seeds, re-ingesting, editing, filtering, ranking."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from store.chunks import chunk_episode
+from store.library import Library, UnknownFilter
+
+SEED_PAGE = Path(__file__).parent.parent / "seeds" / "laidub-page.txt"
+
+BIOGRAPHER = "a-conversation-with-demis-hassabis-biographer"
+GEMINI = "gemini-co-lead-on-world-models-rls-next-domains-continual-learning"
+LECUN = "yann-lecun-on-what-comes-after-llms"
+
+SEED_CHUNKS = {
+    (BIOGRAPHER, "summary"): 1, (BIOGRAPHER, "chapter"): 11, (BIOGRAPHER, "quote"): 11, (BIOGRAPHER, "entity"): 13,
+    (GEMINI, "summary"): 1, (GEMINI, "chapter"): 17, (GEMINI, "quote"): 17, (GEMINI, "entity"): 10,
+    (LECUN, "summary"): 1, (LECUN, "chapter"): 13, (LECUN, "quote"): 13, (LECUN, "entity"): 9,
+}  # fmt: skip
+
+
+@pytest.fixture
+def seeded(library: Callable[[], Library]) -> Library:
+    opened = library()
+    opened.ingest([SEED_PAGE])
+    return opened
+
+
+def stored(library: Library) -> dict[str, tuple[str, str]]:
+    """Every chunk in Chroma: id -> (digest, text)."""
+    rows = library.index.chunks_col.get(include=["metadatas", "documents"])
+    return {i: (m["digest"], text) for i, m, text in zip(rows["ids"], rows["metadatas"], rows["documents"])}
+
+
+def test_the_seed_page_gives_three_episodes_and_their_chunks(seeded: Library):
+    assert [e.id for e in seeded.episodes()] == [BIOGRAPHER, GEMINI, LECUN]
+    assert Counter((c.episode_id, c.kind) for c in seeded.index.all_chunks()) == SEED_CHUNKS
+
+
+def test_ingesting_the_same_file_twice_changes_nothing(seeded: Library):
+    before = stored(seeded)
+    again = seeded.ingest([SEED_PAGE])
+    assert [(r.added, r.updated, r.removed) for r in again] == [(0, 0, 0)] * 3
+    assert sum(r.unchanged for r in again) == len(before) == sum(SEED_CHUNKS.values())
+    assert stored(seeded) == before
+
+
+def test_reingesting_an_edited_episode_replaces_its_chunks(seeded: Library, tmp_path: Path):
+    before = stored(seeded)
+    episode = seeded.episode(LECUN)
+    chapters = [dataclasses.replace(c) for c in episode.chapters]
+    dropped = chapters.pop(5)  # "Silicon Valley Herd Behavior"; the chapter before now runs until the next one
+    chapters[4].end = dropped.end
+    chapters[5].body = "Rewritten: Tapestry trains sovereign models on a quokka dataset from Zanzibar."
+    edited = dataclasses.replace(episode, chapters=chapters)
+    path = tmp_path / "lecun.json"
+    path.write_text(edited.to_json(), encoding="utf-8")
+
+    [result] = seeded.ingest([path])
+
+    assert (result.added, result.updated, result.removed) == (0, 3, 2)  # chapters 4 (end), 4's quote, 6 (body)
+    after = stored(seeded)
+    expected = {c.id: (c.digest, c.text) for c in chunk_episode(edited)}
+    assert {i: v for i, v in after.items() if i.startswith(f"{LECUN}/")} == expected
+    assert {i: v for i, v in after.items() if not i.startswith(f"{LECUN}/")} == {
+        i: v for i, v in before.items() if not i.startswith(f"{LECUN}/")
+    }
+    assert f"{LECUN}/chapter/{dropped.start}" not in after and f"{LECUN}/quote/{dropped.start}" not in after
+    top = seeded.search("quokka dataset from Zanzibar", k=1)[0]
+    assert (top.chunk.id, top.chunk.text) == (f"{LECUN}/chapter/{chapters[5].start}", chapters[5].body)
+
+
+@pytest.mark.parametrize(
+    ("values", "admitted"),
+    [
+        ({"episodes": [GEMINI]}, lambda c: c.episode_id == GEMINI),
+        ({"episodes": ["yann lecun on what comes after llms"]}, lambda c: c.episode_id == LECUN),
+        ({"people": ["David Silver"]}, lambda c: "David Silver" in c.people),
+        ({"people": ["杨立昆"]}, lambda c: "Yann LeCun" in c.people),
+        ({"kinds": ["quote"]}, lambda c: c.kind == "quote"),
+        ({"languages": ["zh"]}, lambda c: c.language == "zh"),
+    ],
+    ids=["episode-id", "episode-title", "person", "person-alias", "kind", "language"],
+)
+def test_filters_restrict_results(seeded: Library, values: dict, admitted: Callable):
+    hits = seeded.search("What does reinforcement learning still need?", k=8, filters=seeded.filters(**values))
+    assert hits
+    assert all(admitted(h.chunk) for h in hits), [(h.chunk.id, h.chunk.people, h.chunk.language) for h in hits]
+
+
+def test_an_alias_resolves_to_the_canonical_name(seeded: Library):
+    assert seeded.filters(people=["杨立昆"]).people == ["Yann LeCun"]
+
+
+def test_unknown_filters_list_the_valid_choices(seeded: Library):
+    with pytest.raises(UnknownFilter, match="'no-such-episode'") as episode_error:
+        seeded.filters(episodes=["no-such-episode"])
+    assert all(i in str(episode_error.value) for i in (BIOGRAPHER, GEMINI, LECUN))
+    with pytest.raises(UnknownFilter, match="'Nobody Atall'") as person_error:
+        seeded.filters(people=["Nobody Atall"])
+    assert all(name in str(person_error.value) for name in ("David Silver", "Oriol Vinyals", "Yann LeCun"))
+
+
+def test_a_chinese_question_finds_the_english_chapter_first(seeded: Library):
+    """The cross-lingual trap of DESIGN.md: e5 alone ranks another episode's Chinese chapters first."""
+    top = seeded.search("杨立昆为什么离开Meta？", k=5)[0]
+    assert (top.chunk.episode_id, top.chunk.start, top.chunk.title) == (LECUN, 3480, "Why Yann Left Meta")
+
+
+def test_an_english_question_finds_the_chinese_chapter(seeded: Library):
+    hits = seeded.search("How does Oriol define a world model?", k=3)
+    assert (GEMINI, 471) in [h.anchor for h in hits]  # 07:51 "What Makes Omni a World Model", a Chinese body
