@@ -49,6 +49,7 @@ class Answer:
     model: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
     standalone_question: str = ""
+    rows: list = field(default_factory=list)  # compare mode: one CompareRow per person
 
 
 class Assistant:
@@ -84,6 +85,11 @@ class Assistant:
         question = self.check(question)
         language = lang if lang in ("en", "zh") else detect_language(question)
         query = standalone(self.llm, self.prompts, history, question) if history else question
+        from assistant.compare import compare_stream, detect_comparison  # compare.py builds on Answer
+
+        if people := detect_comparison(query, self.library.people):
+            yield from compare_stream(self, query, people, language, filters)
+            return
         hits = self.library.search(query, k=RETRIEVE_K, filters=filters)
         timings = {"retrieve": _ms(started)}
         answer = Answer(question, language, "", refused=True, model=self._model_name(), standalone_question=query,

@@ -151,18 +151,85 @@ def ask(question, lang, episodes, people, fast, as_json):
             click.echo("\n\n" + render.answer_text(part))
 
 
+@cli.command()
+@click.option("--host", help="Address to listen on (default 127.0.0.1, or LAIDUB_HOST). Beyond this machine needs --auth.")
+@click.option("--port", type=int, help="Port to listen on (default 7860, or LAIDUB_PORT).")
+@click.option("--auth", help="user:password the browser must log in with (or LAIDUB_AUTH).")
+@click.option("--fast", is_flag=True, default=None, help="Use the small 0.5B model.")
+@command
+def serve(host, port, auth, fast, as_json):
+    """Open the web app: chat with cited answers, browse the library, add episodes."""
+    from assistant.app import serve as serve_app
+
+    serve_app(Settings.from_env(host=host, port=port, auth=auth, fast=fast))
+
+
+@cli.command()
+@click.argument("topic")
+@click.option("--person", "--guest", "people", multiple=True,
+              help="Someone to compare (name or alias, e.g. LeCun or 杨立昆). Repeat; default: the people TOPIC names.")
+@click.option("--lang", type=click.Choice(["auto", "en", "zh"]), default="auto", show_default=True,
+              help="Answer language; auto answers in TOPIC's language.")
+@click.option("--episode", "episodes", multiple=True, help="Only this episode (id or title). Repeatable.")
+@click.option("--fast", is_flag=True, default=None, help="Use the small 0.5B model.")
+@command
+def compare(topic, people, lang, episodes, fast, as_json):
+    """Compare people's views on TOPIC: each one's cited position, then where they agree and differ."""
+    from assistant.answer import Assistant
+    from assistant.compare import compare_stream, named_people, resolve_people
+    from store.language import detect_language
+
+    assistant = Assistant(Settings.from_env(fast=fast))
+    topic = assistant.check(topic)
+    index = assistant.library.people
+    persons = resolve_people(people, index) if people else named_people(topic, index)
+    if len(persons) < 2:
+        raise UserError('name at least two people, e.g. laidub compare "world models" --person LeCun --person Oriol')
+    language = lang if lang in ("en", "zh") else detect_language(topic)
+    parts = compare_stream(assistant, topic, persons, language, assistant.library.filters(episodes))
+    if as_json:
+        *_, result = parts
+        click.echo(json.dumps(render.compare_json(result), ensure_ascii=False))
+        return
+    for part in parts:
+        if isinstance(part, str):
+            click.echo(part, nl=False)
+        else:
+            click.echo("\n\n" + render.answer_text(part))
+
+
 @cli.command(name="eval")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--retrieval-only", is_flag=True, help="Skip the answer metrics (no model needed).")
+@click.option("--fast", is_flag=True, default=None, help="Use the small 0.5B model.")
 @command
-def evaluate(path, retrieval_only, as_json):
+def evaluate(path, retrieval_only, fast, as_json):
     """Score retrieval (recall@5, MRR by language) and answers on a JSONL question set."""
-    from assistant.evaluate import load_cases, retrieval_metrics
+    from assistant.evaluate import answer_metrics, load_cases, retrieval_metrics
 
-    library = open_library(Settings.from_env())
+    settings = Settings.from_env(fast=fast)
+    library = open_library(settings)
     cases = load_cases(path, library)
     report = {"file": str(path), "retrieval": retrieval_metrics(library, cases)}
+    if not retrieval_only:
+        from assistant.answer import Assistant
+
+        assistant = Assistant(settings, library)
+        report["answers"] = answer_metrics(assistant, cases)
+        report["model"] = assistant.llm.name
     emit(as_json, report, json.dumps(report, ensure_ascii=False, indent=2))
+
+
+@cli.command()
+@click.option("--sizes", default="1000,10000,100000", show_default=True, help="Synthetic corpus sizes, in chunks.")
+@click.option("--queries", default=50, show_default=True, type=click.IntRange(min=1), help="Searches timed per size.")
+@command
+def bench(sizes, queries, as_json):
+    """Time ingest, indexing and search on the seeds and on synthetic corpora (temporary; nothing is kept)."""
+    from assistant.bench import bench_text, parse_sizes, run_bench
+
+    report = run_bench(Settings.from_env(), parse_sizes(sizes), queries, lambda step: click.echo(f"bench: {step}", err=True))
+    emit(as_json, report, bench_text(report))
 
 
 def main():

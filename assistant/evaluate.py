@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from store.episode import parse_timestamp
+from store.language import detect_language
 from store.library import Library
 
 
@@ -70,6 +71,60 @@ def retrieval_metrics(library: Library, cases: list[Case], k: int = 5) -> dict:
     report["latency_ms"] = percentiles([r[4] for r in per_case])
     report["misses"] = [r[0].id for r in per_case if r[1] < r[2]]
     return report
+
+
+def answer_metrics(assistant, cases: list[Case]) -> dict:
+    """Run the real pipeline on every question and score what users see: citations, language, refusals."""
+    hit = precise = cited = wrong_language = 0
+    answerable = refused_answerable = unanswerable = refused_unanswerable = 0
+    compare_cases = compare_covered = 0
+    timings: dict[str, list[float]] = {"retrieve": [], "first_token": [], "total": []}
+    failures = []
+    for case in cases:
+        answer = assistant.ask(case.question)
+        for key, values in timings.items():
+            if key in answer.timings_ms:
+                values.append(answer.timings_ms[key])
+        if detect_language(answer.text) != case.lang:
+            wrong_language += 1
+            failures.append({"id": case.id, "problem": "language", "answer": answer.text})
+        if case.type == "unanswerable":
+            unanswerable += 1
+            refused_unanswerable += answer.refused
+            if not answer.refused:
+                failures.append({"id": case.id, "problem": "answered an unanswerable question", "answer": answer.text})
+            continue
+        answerable += 1
+        refused_answerable += answer.refused
+        anchors = [(c.episode_id, c.start_seconds) for c in answer.citations]
+        gold_episodes = {episode for episode, _ in case.gold}
+        if set(anchors) & set(case.gold):
+            hit += 1
+        elif not answer.refused:
+            failures.append({"id": case.id, "problem": "no gold citation", "cited": anchors})
+        else:
+            failures.append({"id": case.id, "problem": "false refusal", "answer": answer.text})
+        cited += len(anchors)
+        precise += sum(1 for a in anchors if a in case.gold or a[0] in gold_episodes)
+        if case.type == "compare":
+            compare_cases += 1
+            compare_covered += gold_episodes <= {episode for episode, _ in anchors}
+    return {
+        "questions": len(cases),
+        "citation_hit_rate": _ratio(hit, answerable),
+        "citation_precision": _ratio(precise, cited),
+        "language_match": _ratio(len(cases) - wrong_language, len(cases)),
+        "refusal_accuracy": _ratio(refused_unanswerable, unanswerable),
+        "unanswerable_refused": f"{refused_unanswerable}/{unanswerable}",
+        "false_refusal_rate": _ratio(refused_answerable, answerable),
+        "compare_coverage": _ratio(compare_covered, compare_cases),
+        "latency_ms": {key: percentiles(values) for key, values in timings.items()},
+        "failures": failures,
+    }
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 3) if whole else None
 
 
 def percentiles(values: list[float]) -> dict:

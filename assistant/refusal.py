@@ -1,15 +1,48 @@
 """Decide in code whether the episodes cover a question, from retrieval evidence.
 
-Telling a small model to say "I don't know" does not work: it answers anyway. So the
-decision is made before generation, from what retrieval found, and again after it (an
-answer with no supported sentence is a refusal; see answer.py).
+Telling a small model to say "I don't know" does not work: it answers anyway. Retrieval
+always returns *something*, and similarity scores do not separate "Demis on regret" from
+"Demis on quantum computing". What does: whether the question's topic words (names taken
+out) occur in the chapters retrieved for it. Words are compared across languages through
+glosses, in both directions: Chinese question words become English ("后悔" -> regret), and
+Chinese chapter words become English too, so "define" finds "定义".
+
+An answer whose sentences no source supports is also a refusal (see answer.py).
 """
 
 from __future__ import annotations
 
+from store.glossary import compounds
+from store.lexical import expand, gloss_stems, tokenize
 from store.library import Library
 from store.retrieve import Hit
 
+EVIDENCE_HITS = 5
+MIN_COVERAGE = 0.5  # share of the question's topic words the retrieved chapters must contain
+
+
+def topic_words(question: str, library: Library) -> list[str]:
+    words = compounds(tokenize(library.people.without_names(question), precise=True))
+    return [w for w in dict.fromkeys(words) if len(w) > 1]
+
+
+def coverage(question: str, hits: list[Hit], library: Library) -> float:
+    words = topic_words(question, library)
+    if not words:  # "Who is Reid Hoffman?": only a name, which retrieval already matched
+        return 1.0 if hits else 0.0
+    evidence = set(expand(tokenize(" ".join(_chapter_text(h, library) for h in hits[:EVIDENCE_HITS]))))
+    # A Chinese word counts when one of its senses is there whole: "climate change", not just "change".
+    found = [w for w in words if w in evidence or any(all(p in evidence for p in sense) for sense in gloss_stems(w))]
+    return len(found) / len(words)
+
 
 def covered(question: str, hits: list[Hit], library: Library) -> bool:
-    return bool(hits)
+    return bool(hits) and coverage(question, hits, library) >= MIN_COVERAGE
+
+
+def _chapter_text(hit: Hit, library: Library) -> str:
+    episode = library.episode(hit.chunk.episode_id)
+    chapter = next((c for c in episode.chapters if c.start == hit.chunk.start), None) if episode else None
+    if chapter is None:
+        return hit.chunk.text
+    return f"{chapter.title} {chapter.body} {chapter.quote.text if chapter.quote else ''}"

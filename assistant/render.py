@@ -6,6 +6,7 @@ import dataclasses
 
 from assistant.answer import Answer
 from assistant.citations import Citation
+from assistant.compare import CompareRow, Comparison
 from store.episode import Episode, format_timestamp
 from store.index import IngestResult
 from store.people import Person
@@ -55,6 +56,23 @@ def answer_json(answer: Answer) -> dict:
         "refused": answer.refused, "citations": [citation_json(c) for c in answer.citations],
         "sources": [hit_json(s.hit) for s in answer.sources], "model": answer.model,
         "timings_ms": answer.timings_ms, "standalone_question": answer.standalone_question,
+        "rows": [compare_row_json(r) for r in answer.rows],
+    }  # fmt: skip
+
+
+def compare_json(answer: Comparison) -> dict:
+    return {
+        "topic": answer.topic, "language": answer.language, "summary": answer.summary,
+        "rows": [compare_row_json(r) for r in answer.rows], "citations": [citation_json(c) for c in answer.citations],
+        "model": answer.model, "timings_ms": answer.timings_ms,
+    }  # fmt: skip
+
+
+def compare_row_json(row: CompareRow) -> dict:
+    # "guest" is the DESIGN.md contract's name for the column; "person" says what it holds (hosts and people talked about too).
+    return {
+        "guest": row.person, "person": row.person, "episode_title": row.episode_title, "position": row.position,
+        "quote": row.quote, "citation": citation_json(row.citation) if row.citation else None,
     }  # fmt: skip
 
 

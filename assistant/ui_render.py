@@ -12,10 +12,10 @@ import html
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from assistant.citations import Citation
+from assistant.compare import Comparison
 from assistant.context import Source
 from assistant.prompts import Prompts
 from store.episode import Episode, format_timestamp
@@ -66,11 +66,12 @@ def streaming_html(partial: str) -> str:
     return f'<div class="ld-answer">{text(partial)}<span class="ld-cursor"></span></div>'
 
 
-def answer_html(answer_text: str, citations: Sequence[Citation], refused: bool, table: str = "") -> str:
+def answer_html(answer_text: str, citations: Sequence[Citation], refused: bool, lead: str = "") -> str:
+    """The final answer: `lead` (already HTML, e.g. a comparison table), the text with its markers, the chips."""
     body = _MARKER.sub(r'<sup class="ld-marker">\1</sup>', text(answer_text))
     chips = "".join(chip_html(c) for c in citations)
     chip_row = f'<div class="ld-chips">{chips}</div>' if chips else ""
-    return f'<div class="ld-answer{" ld-refused" if refused else ""}">{table}<div>{body}</div>{chip_row}</div>'
+    return f'<div class="ld-answer{" ld-refused" if refused else ""}">{lead}<div>{body}</div>{chip_row}</div>'
 
 
 def chip_html(citation: Citation) -> str:
@@ -80,25 +81,19 @@ def chip_html(citation: Citation) -> str:
     )
 
 
-@dataclass
-class CompareCell:
-    """One row of a comparison, as the table shows it."""
-
-    person: str
-    position: str
-    quote: str
-    citation: Citation | None
-
-
-def compare_html(rows: Sequence[CompareCell], labels: Labels) -> str:
-    head = "".join(f"<th>{text(labels(k))}</th>" for k in ("compare_person", "compare_position", "compare_quote",
-                                                            "compare_source"))
+def comparison_html(comparison: Comparison, labels: Labels) -> str:
+    """The comparison table, one row per person with their own citation, then where they agree and differ."""
+    keys = ("compare_person", "compare_position", "compare_quote", "compare_source")
+    head = "".join(f"<th>{text(labels(key))}</th>" for key in keys)
     body = "".join(
-        f"<tr><td class='ld-person'>{text(r.person)}</td><td>{text(r.position)}</td>"
-        f"<td class='ld-quote'>{text(r.quote)}</td><td>{chip_html(r.citation) if r.citation else ''}</td></tr>"
-        for r in rows
+        f'<tr><td class="ld-person">{text(r.person)}</td><td>{text(r.position)}</td>'
+        f'<td class="ld-quote">{text(r.quote)}</td><td>{chip_html(r.citation) if r.citation else ""}</td></tr>'
+        for r in comparison.rows
     )
-    return f'<table class="ld-compare"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    table = f'<table class="ld-compare"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    summary_label = labels.prompts.message(comparison.language, "compare_summary_label")
+    lead = table + (f'<div class="ld-summary-label">{text(summary_label)}</div>' if comparison.summary else "")
+    return answer_html(comparison.summary, [], comparison.refused, lead)
 
 
 # -- sources panel -------------------------------------------------------------------------
@@ -291,6 +286,7 @@ a.ld-chip:hover { background: #e0e7ff; }
 .ld-compare th, .ld-compare td { border: 1px solid var(--border-color-primary); padding: .4rem .55rem;
   vertical-align: top; }
 .ld-compare .ld-person { font-weight: 700; white-space: nowrap; } .ld-compare .ld-quote { font-style: italic; }
+.ld-summary-label { font-weight: 700; margin-top: .3rem; }
 .ld-panel-title { font-weight: 700; font-size: 1rem; margin: .2rem 0 .6rem; }
 .ld-empty { color: var(--body-text-color-subdued); font-size: .9rem; }
 .ld-sources { display: flex; flex-direction: column; gap: .6rem; }

@@ -40,14 +40,14 @@ def load_terms(paths: list[Path]) -> list[str]:
             except tomllib.TOMLDecodeError as err:
                 raise ValueError(f"{path}: not valid TOML ({err})") from None
             for term, english in table.items():
-                _TERMS[term] = tuple(w for phrase in english for w in re.findall(r"[a-z][a-z\-]*", phrase.lower()))
+                _TERMS[term] = tuple(_words(phrase) for phrase in english)
     glosses.cache_clear()
     return list(_TERMS)
 
 
 @lru_cache(maxsize=4096)
-def glosses(word: str) -> tuple[str, ...]:
-    """English words for a Chinese word ('后悔' -> ('regret', 'feel', 'remorse')); () when unknown."""
+def glosses(word: str) -> tuple[tuple[str, ...], ...]:
+    """English phrases for a Chinese word ('气候变化' -> (('climate', 'change'),)); () when unknown."""
     if not has_cjk(word):
         return ()
     if word in _TERMS:
@@ -55,9 +55,23 @@ def glosses(word: str) -> tuple[str, ...]:
     entry = _cedict().get_entry(word)
     if not entry:
         return ()
-    words: list[str] = []
+    phrases = []
     for definition in entry.get("definitions", [])[:DEFINITIONS]:
-        if definition.startswith(("CL:", "variant of", "surname", "old variant")):
-            continue
-        words += re.findall(r"[a-z][a-z\-]+", _NOISE.sub(" ", definition.lower()))
-    return tuple(dict.fromkeys(words))
+        if not definition.strip().startswith(("CL:", "variant of", "surname", "old variant")):
+            phrases.append(_words(_NOISE.sub(" ", definition.lower())))
+    return tuple(p for p in dict.fromkeys(phrases) if p)
+
+
+def compounds(words: list[str]) -> list[str]:
+    """Re-join neighbours jieba split that the dictionary knows as one word (加密 + 货币 -> 加密货币)."""
+    out: list[str] = []
+    for word in words:
+        if out and has_cjk(out[-1]) and has_cjk(word) and glosses(out[-1] + word):
+            out[-1] += word
+        else:
+            out.append(word)
+    return out
+
+
+def _words(phrase: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"[a-z][a-z\-]*", phrase.lower()))

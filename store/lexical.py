@@ -26,12 +26,14 @@ jieba.setLogLevel(logging.WARNING)
 _ZH_STOPWORDS = set(
     "的 了 是 在 和 与 及 吗 呢 吧 啊 么 什么 为什么 如何 怎么 怎样 哪些 哪个 有 有没有 没有 这 那 这些 那些 "
     "他 她 它 他们 我们 你 我 对 把 被 就 都 也 还 而 但 并 或 一个 这个 那个 认为 觉得 说 谈到 谈 讲 提到 "
-    "是否 之 其 中 上 下 里 会 能 要 可以 以及 节目 有人".split()
+    "是否 之 其 中 上 下 里 会 能 要 可以 以及 节目 有人 看法 观点 讨论 不同 区别 异同 比较 怎么看 有何 "
+    "哪里 哪儿 时候 为何 给 过 吗 请 问 这些 那些 里 所 最 到底 究竟 处于 目前 当今".split()
 )
 _EN_QUESTION_WORDS = set(
     "what whats does did do how why who whom whose which when where is are was were say says said think thinks "
     "thought view views according about tell told talk talked discuss discussed mention mentioned anyone someone "
-    "episode episodes podcast guest".split()
+    "episode episodes podcast guest you he she they him her his their we i me my can could should would will "
+    "must may might doesn don didn isn aren wasn from into onto".split()
 )
 _STOPWORDS = set(STOPWORDS_EN) | _EN_QUESTION_WORDS | _ZH_STOPWORDS
 _WORD = re.compile(r"\w")
@@ -41,10 +43,14 @@ TITLE_WEIGHT = 3
 _STEMMER = Stemmer.Stemmer("english")
 
 
-def tokenize(text: str) -> list[str]:
-    """jieba words for Chinese, stemmed lowercase words for English ('Regrets' -> 'regret')."""
+def tokenize(text: str, precise: bool = False) -> list[str]:
+    """jieba words for Chinese, stemmed lowercase words for English ('Regrets' -> 'regret').
+
+    Search mode also yields the parts of long words ("强化学习" -> 强化, 学习, 强化学习), good for
+    recall; precise mode yields each word once, for counting what a question is about.
+    """
     tokens = []
-    for token in jieba.cut_for_search(text.lower()):
+    for token in (jieba.lcut if precise else jieba.cut_for_search)(text.lower()):
         token = token.strip().strip("'’")
         if token and _WORD.search(token) and token not in _STOPWORDS:
             tokens.append(token if has_cjk(token) else _STEMMER.stemWord(token))
@@ -54,7 +60,7 @@ def tokenize(text: str) -> list[str]:
 def expand(tokens: list[str]) -> list[str]:
     """Add the English glosses of Chinese tokens, stemmed like the index."""
     # Single characters gloss to a dozen senses ("后": back, behind, after...): too noisy to add.
-    extra = [_STEMMER.stemWord(w) for t in tokens if len(t) > 1 for w in glosses(t) if w not in _STOPWORDS]
+    extra = [_STEMMER.stemWord(w) for t in tokens if len(t) > 1 for p in glosses(t) for w in p if w not in _STOPWORDS]
     return tokens + [w for w in dict.fromkeys(extra) if w not in tokens]
 
 
@@ -64,6 +70,12 @@ def add_words(words: list[str]) -> None:
         if has_cjk(word):
             jieba.add_word(word.replace("·", ""), freq=None)
             jieba.add_word(word, freq=None)
+
+
+def gloss_stems(word: str) -> list[tuple[str, ...]]:
+    """A Chinese word's English glosses as stemmed content words, one tuple per sense."""
+    senses = [tuple(_STEMMER.stemWord(w) for w in phrase if w not in _STOPWORDS) for phrase in glosses(word)]
+    return [s for s in senses if s]
 
 
 class LexicalIndex:

@@ -79,7 +79,7 @@ def library(backend: str, data_dir: Path, cache_dir: Path) -> Iterator[Callable[
 
     def open_library() -> Library:
         return Library(data_dir, cache_dir, chroma_url=backend, collection=collection,
-                       alias_files=[SEEDS / "aliases.toml"])
+                       alias_files=[SEEDS / "aliases.toml"], glossary_files=[SEEDS / "glossary.toml"])
 
     yield open_library
     if backend:

@@ -122,24 +122,20 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server_url(fast_model: Path):
+def server_url(fast_model: Path, tmp_path_factory: pytest.TempPathFactory):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(fast_model)]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # A file, not a pipe: the server logs ~200 KB at start, which would fill a pipe nobody reads and stall it.
+    log_path = tmp_path_factory.mktemp("server") / "llama_cpp_server.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {proc.returncode}: {proc.stderr.read()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama_cpp.server did not come up within 120s")
+        while not _serving(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"llama_cpp.server did not come up: {log_path.read_text()[-2000:]}")
             time.sleep(0.5)
         yield url
     finally:
@@ -149,6 +145,13 @@ def server_url(fast_model: Path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _serving(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/v1/models", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 @pytest.mark.e2e

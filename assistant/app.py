@@ -1,0 +1,460 @@
+"""The web app behind `laidub serve`: chat with cited answers, the library, adding episodes.
+
+The page is served at once; the library and the model load in a background thread (`Loader`)
+and a status bar polls their progress, so a first run shows seed indexing and model assembly
+instead of a frozen page. One model answers one question at a time: the generating event has
+a concurrency limit of 1, and a question that has to wait says so in its bubble.
+
+Citation chips link to `/episode/ID#t=SECONDS`, a plain page served beside the Gradio app.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import secrets
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import gradio as gr
+import uvicorn
+from fastapi import Depends, FastAPI, HTTPException, status
+from fastapi.responses import HTMLResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+
+from assistant import ui_render as ui
+from assistant.answer import Answer, Assistant, QuestionError
+from assistant.compare import Comparison, compare_stream, named_people, resolve_people
+from assistant.config import Settings
+from assistant.followup import Turn
+from assistant.library import open_library
+from assistant.llm import LLMError
+from assistant.model import ModelError, resolve_model
+from assistant.prompts import Prompts
+from store.formats.errors import ParseError
+from store.language import detect_language
+from store.library import Library, UnknownFilter
+
+log = logging.getLogger(__name__)
+
+UPLOAD_LIMIT_MB = 5
+UPLOAD_TYPES = [".txt", ".md", ".json", ".srt", ".vtt"]
+POLL_SECONDS = 0.5
+INTERFACE_LANGUAGES = [("English", "en"), ("中文", "zh")]
+EXAMPLES = 3  # ui_example_1..3 in each language
+MODEL_GROUP = "model"  # answering and indexing share the CPU and the index: one at a time
+ANSWER_ERRORS = (QuestionError, UnknownFilter, LLMError, ModelError)
+
+# System fonts only: the default theme would fetch web fonts, and the app runs offline.
+THEME = gr.themes.Soft(
+    primary_hue="indigo",
+    font=["system-ui", "-apple-system", "Segoe UI", "PingFang SC", "Microsoft YaHei", "sans-serif"],
+    font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+)
+
+# The library is one HTML block; its "Ask about this" buttons report which chapter they belong to.
+ASK_ABOUT_JS = """
+element.addEventListener("click", (event) => {
+  const button = event.target.closest(".ld-ask");
+  if (button) trigger("click", {episode: button.dataset.episode, start: button.dataset.start});
+});
+"""
+
+
+class Loader:
+    """Opens the library, then the model, in a background thread, keeping a progress report for the page."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.library: Library | None = None
+        self.assistant: Assistant | None = None
+        self.error = ""
+        self.library_ready = threading.Event()  # set once the library is open (or failed to open)
+        self.ready = threading.Event()  # set once the assistant can answer (or failed to start)
+        self._step: tuple[str, dict, float | None] = ("status_starting", {}, None)  # ui key, values, fraction
+
+    def start(self) -> Loader:
+        threading.Thread(target=self._load, name="laidub-loader", daemon=True).start()
+        return self
+
+    def message(self, labels: ui.Labels) -> str:
+        key, values, _ = self._step
+        return labels("status_failed", error=self.error) if self.error else labels(key, **values)
+
+    def status_html(self, labels: ui.Labels) -> str:
+        return ui.status_html(self.message(labels), None if self.error else self._step[2], failed=bool(self.error))
+
+    def _load(self) -> None:
+        try:
+            self.library = open_library(self.settings, progress=self._library_progress)
+            self.library_ready.set()
+            if not self.settings.llm_url:
+                resolve_model(self.settings, progress=self._model_progress)
+            self._step = ("status_loading", {}, None)
+            assistant = Assistant(self.settings, library=self.library)
+            assistant.llm  # noqa: B018 - load and warm the model now, not on the first question
+            self.assistant = assistant
+        except Exception as err:  # a failure in this thread must reach the page, not vanish
+            log.exception("the assistant could not start")
+            self.error = str(err)
+        finally:
+            self.library_ready.set()
+            self.ready.set()
+
+    def _library_progress(self, done: int, total: int, label: str) -> None:
+        self._step = ("status_library", {"done": min(done + 1, total), "total": total, "label": label}, done / total)
+
+    def _model_progress(self, done: int, total: int) -> None:
+        self._step = ("status_model", {"done": done >> 20, "total": total >> 20}, done / total)
+
+
+class Words:
+    """Components whose words follow the interface language: built in English, relabelled on each switch."""
+
+    def __init__(self, prompts: Prompts):
+        self.prompts = prompts
+        self.bound: list[tuple[gr.components.Component, dict]] = []
+
+    def __call__(self, factory, words: dict, **kwargs):
+        """factory(**kwargs), with each prop in `words` (prop -> ui key, or a function of the labels) filled in."""
+        component = factory(**self._props(ui.Labels(self.prompts, "en"), words), **kwargs)
+        self.bound.append((component, words))
+        return component
+
+    @property
+    def components(self) -> list:
+        return [component for component, _ in self.bound]
+
+    def updates(self, labels: ui.Labels) -> list:
+        return [gr.update(**self._props(labels, words)) for _, words in self.bound]
+
+    @staticmethod
+    def _props(labels: ui.Labels, words: dict) -> dict:
+        return {prop: labels(key) if isinstance(key, str) else key(labels) for prop, key in words.items()}
+
+
+class App:
+    """The Gradio Blocks and their event handlers, around one Loader shared by every session."""
+
+    def __init__(self, settings: Settings, loader: Loader):
+        self.settings = settings
+        self.loader = loader
+        self.prompts = Prompts(settings.prompts_dir)
+        self.words = Words(self.prompts)
+
+    def labels(self, language: str) -> ui.Labels:
+        return ui.Labels(self.prompts, language)
+
+    # -- layout --------------------------------------------------------------------------
+
+    def build(self) -> gr.Blocks:
+        english, words = self.labels("en"), self.words
+        with gr.Blocks(title=english("title"), analytics_enabled=False) as demo:
+            with gr.Row(equal_height=True):
+                header = gr.HTML(ui.header_html(english))
+                ui_lang = words(gr.Radio, {"label": "interface_language"}, choices=INTERFACE_LANGUAGES, value="en",
+                                scale=0, min_width=220, elem_id="ui-language")
+            status = gr.HTML(self.loader.status_html(english), elem_id="status")
+            with gr.Tabs(selected="chat") as tabs:
+                with words(gr.Tab, {"label": "tab_chat"}, id="chat", elem_id="tab-chat"):
+                    chat = self._chat_tab()
+                with words(gr.Tab, {"label": "tab_library"}, id="library", elem_id="tab-library"):
+                    library = gr.HTML(ui.library_html(None, english), js_on_load=ASK_ABOUT_JS, elem_id="library")
+                with words(gr.Tab, {"label": "tab_add"}, id="add", elem_id="tab-add"):
+                    upload = self._add_tab()
+            views = {"header": header, "ui_lang": ui_lang, "status": status, "tabs": tabs, "library": library}
+            self._wire(demo, views, chat, upload)
+        return demo
+
+    def _chat_tab(self) -> dict[str, gr.components.Component]:
+        words = self.words
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = words(gr.Chatbot, {"label": "chat_label", "placeholder": "chat_placeholder"}, height=560,
+                                latex_delimiters=[], buttons=[], feedback_options=None, elem_id="chatbot")
+                with gr.Row():
+                    question = words(gr.Textbox, {"placeholder": "question_placeholder"}, show_label=False, scale=5,
+                                     max_length=self.settings.max_question_chars, elem_id="question")
+                    send = words(gr.Button, {"value": "send"}, variant="primary", scale=1, elem_id="send")
+                examples = words(gr.Dataset, {"label": "examples"}, components=[question],
+                                 samples=[[q] for q in self._examples()], elem_id="examples")
+                clear = words(gr.Button, {"value": "clear"}, size="sm", elem_id="clear")
+            with gr.Column(scale=2, min_width=320):
+                with words(gr.Accordion, {"label": "filters"}, open=True):
+                    episodes = words(gr.Dropdown, {"label": "episode_filter", "info": "episode_filter_info"},
+                                     multiselect=True, choices=[], elem_id="episode-filter")
+                    people = words(gr.Dropdown, {"label": "person_filter", "info": "person_filter_info"},
+                                   multiselect=True, choices=[], elem_id="person-filter")
+                    answer_lang = words(gr.Radio, {"label": "answer_language", "choices": _answer_languages},
+                                        value="auto", elem_id="answer-language")
+                    compare = words(gr.Checkbox, {"label": "compare", "info": "compare_info"}, elem_id="compare")
+                sources = gr.HTML(ui.sources_html([], [], self.labels("en")), max_height=720, elem_id="sources")
+        return {"chatbot": chatbot, "question": question, "send": send, "examples": examples, "clear": clear,
+                "episodes": episodes, "people": people, "answer_lang": answer_lang, "compare": compare,
+                "sources": sources}  # fmt: skip
+
+    def _add_tab(self) -> dict[str, gr.components.Component]:
+        words = self.words
+        words(gr.Markdown, {"value": lambda labels: labels("upload_intro", limit=UPLOAD_LIMIT_MB)})
+        files = words(gr.File, {"label": "upload_files"}, file_count="multiple", file_types=UPLOAD_TYPES,
+                      elem_id="upload-files")
+        episode_id = words(gr.Textbox, {"label": "upload_episode_id", "info": "upload_episode_id_info"},
+                           elem_id="upload-episode-id")
+        button = words(gr.Button, {"value": "upload_button"}, variant="primary", elem_id="upload-button")
+        result = gr.HTML(elem_id="upload-result")
+        return {"files": files, "episode_id": episode_id, "button": button, "result": result}
+
+    def _examples(self) -> list[str]:
+        return [self.labels(lang)(f"example_{n}") for lang in ("en", "zh") for n in range(1, EXAMPLES + 1)]
+
+    # -- events --------------------------------------------------------------------------
+
+    def _wire(self, demo: gr.Blocks, views: dict, chat: dict, upload: dict) -> None:
+        pending = gr.State("")  # the question between queueing it and answering it
+        turns = gr.State([])  # list[Turn]: what follow-ups are rewritten against
+        last = gr.State(None)  # the last Answer, to redraw its sources in another language
+        populated = gr.State(False)  # whether this page shows the library's episodes and people yet
+        timer = gr.Timer(POLL_SECONDS)
+        ui_lang = views["ui_lang"]
+        library_views = [chat["episodes"], chat["people"], views["library"]]
+
+        demo.load(_browser_language, None, ui_lang, queue=False, api_name=False)
+        ui_lang.change(self.relabel, [ui_lang, last],
+                       [views["header"], views["status"], chat["sources"], views["library"], *self.words.components],
+                       queue=False, show_progress="hidden", api_name=False)  # fmt: skip
+        timer.tick(self.poll, [ui_lang, populated], [views["status"], timer, populated, *library_views],
+                   queue=False, show_progress="hidden", api_name=False)
+
+        ask = dict(fn=self.enqueue, inputs=[chat["question"], chat["chatbot"], ui_lang],
+                   outputs=[chat["question"], chat["chatbot"], pending], queue=False)
+        answer = dict(fn=self.answer, outputs=[chat["chatbot"], turns, chat["sources"], last],
+                      inputs=[pending, chat["chatbot"], turns, chat["episodes"], chat["people"], chat["answer_lang"],
+                              chat["compare"], ui_lang],
+                      concurrency_limit=1, concurrency_id=MODEL_GROUP, show_progress="minimal")  # fmt: skip
+        chat["question"].submit(**ask, api_name="send").then(**answer, api_name="answer")
+        chat["send"].click(**ask, api_name=False).then(**answer, api_name=False)
+        chat["examples"].click(_first, chat["examples"], chat["question"], queue=False, api_name=False)
+        cleared = [chat["chatbot"], turns, chat["sources"], last]
+        chat["clear"].click(self.clear, ui_lang, cleared, queue=False, api_name="clear")
+        chat["chatbot"].clear(self.clear, ui_lang, cleared, queue=False, api_name=False)  # its own trash icon
+        views["library"].click(self.ask_about, ui_lang, [chat["question"], views["tabs"]], queue=False,
+                               api_name=False)
+        upload["button"].click(self.add_episodes, [upload["files"], upload["episode_id"], ui_lang],
+                               [upload["result"], *library_views], api_name="add_episodes",
+                               concurrency_limit=1, concurrency_id=MODEL_GROUP)
+
+    def relabel(self, ui_lang: str, last: Answer | None) -> list:
+        labels = self.labels(ui_lang)
+        sources = ui.sources_html(last.sources, last.citations, labels) if last else ui.sources_html([], [], labels)
+        episodes = self.loader.library.episodes() if self.loader.library else None
+        return [ui.header_html(labels), self.loader.status_html(labels), sources, ui.library_html(episodes, labels),
+                *self.words.updates(labels)]
+
+    def poll(self, ui_lang: str, populated: bool) -> list:
+        """Start-up progress; once the library is open, fill this page's filters and library (once)."""
+        labels = self.labels(ui_lang)
+        done = self.loader.ready.is_set()
+        head = [gr.update(value=self.loader.status_html(labels), visible=not done or bool(self.loader.error)),
+                gr.Timer(active=not done)]
+        if populated or self.loader.library is None:
+            return [*head, populated, gr.skip(), gr.skip(), gr.skip()]
+        return [*head, True, *self._library_views(labels)]
+
+    def _library_views(self, labels: ui.Labels) -> list:
+        library = self.loader.library
+        episodes = library.episodes()
+        people = [person.name for person in library.people.people if person.roles]
+        return [gr.update(choices=[(e.title, e.id) for e in episodes]), gr.update(choices=people),
+                ui.library_html(episodes, labels)]
+
+    def enqueue(self, question: str, chatbot: list, ui_lang: str) -> tuple:
+        """Show the question at once, with a bubble that says it waits for the model."""
+        if not question.strip():
+            return gr.skip(), gr.skip(), ""
+        waiting = ui.notice_html(self.labels(ui_lang)("waiting"), "waiting")
+        return "", [*chatbot, _message("user", ui.user_html(question)), _message("assistant", waiting)], question
+
+    def answer(self, question: str, chatbot: list, turns: list[Turn], episodes: list[str], people: list[str],
+               answer_lang: str, compare: bool, ui_lang: str) -> Iterator[tuple]:
+        labels = self.labels(ui_lang)
+
+        def show(html: str, *rest) -> tuple:
+            return (_replace_last(chatbot, html), *(rest or (turns, gr.skip(), gr.skip())))
+
+        if not question:  # enqueue found nothing to ask
+            yield chatbot, turns, gr.skip(), gr.skip()
+            return
+        while not self.loader.ready.wait(POLL_SECONDS):
+            yield show(ui.notice_html(labels("model_loading", status=self.loader.message(labels)), "waiting"))
+        if self.loader.assistant is None:
+            yield show(ui.notice_html(self.loader.message(labels), "error"))
+            return
+        yield show(ui.notice_html(labels("searching"), "searching"))
+        partial, final = "", None
+        try:
+            for part in self._stream(question, turns, episodes, people, answer_lang, compare, labels):
+                if isinstance(part, Answer):
+                    final = part
+                else:
+                    partial += part
+                    yield show(ui.streaming_html(partial))
+        except ANSWER_ERRORS as err:
+            yield show(ui.notice_html(labels("error", error=str(err)), "error"))
+            return
+        if isinstance(final, Comparison):
+            html = ui.comparison_html(final, labels)
+        else:
+            html = ui.answer_html(final.text, final.citations, final.refused)
+        sources = ui.sources_html(final.sources, final.citations, labels)
+        yield show(html, [*turns, Turn(question, final.text)], sources, final)
+
+    def _stream(self, question: str, turns: list[Turn], episodes: list[str], people: list[str], answer_lang: str,
+                compare: bool, labels: ui.Labels) -> Iterator[str | Answer]:
+        assistant = self.loader.assistant
+        library = assistant.library
+        if not compare:
+            return assistant.stream(question, answer_lang, library.filters(episodes or (), people or ()), turns)
+        # Compare mode: the People filter says whom to compare (else the question does), not what to search.
+        question = assistant.check(question)
+        chosen = resolve_people(people, library.people) if people else named_people(question, library.people)
+        if len(chosen) < 2:
+            raise QuestionError(labels("compare_needs_people"))
+        language = answer_lang if answer_lang in ("en", "zh") else detect_language(question)
+        return compare_stream(assistant, question, chosen, language, library.filters(episodes or ()))
+
+    def clear(self, ui_lang: str) -> tuple:
+        return [], [], ui.sources_html([], [], self.labels(ui_lang)), None
+
+    def ask_about(self, ui_lang: str, evt: gr.EventData) -> tuple:
+        """An "Ask about this" button: put a question about its chapter in the chat box."""
+        library = self.loader.library
+        episode = library.episode(evt.episode) if library else None
+        chapter = next((c for c in episode.chapters if c.start == int(evt.start)), None) if episode else None
+        if chapter is None:
+            return gr.skip(), gr.skip()
+        question = self.labels(ui_lang)("ask_about_question", chapter=chapter.title, episode=episode.title)
+        return question, gr.Tabs(selected="chat")
+
+    def add_episodes(self, files: list[str] | None, episode_id: str, ui_lang: str, progress=gr.Progress()) -> list:
+        labels = self.labels(ui_lang)
+        unchanged = [gr.skip()] * 3
+
+        def report(done: int, total: int, label: str) -> None:
+            progress((done, total), desc=labels("upload_indexing", label=label))
+
+        if not files:
+            return [ui.notice_html(labels("upload_none"), "error"), *unchanged]
+        self.loader.library_ready.wait()
+        if self.loader.library is None:
+            return [ui.notice_html(self.loader.message(labels), "error"), *unchanged]
+        try:
+            paths = _within_limit([Path(f) for f in files], labels)
+            results = self.loader.library.ingest(paths, episode_id=episode_id.strip() or None, progress=report)
+        except ParseError as err:  # the library ingests all files or none: nothing changed
+            error = f"{Path(err.path).name}: {err.problem}"
+            return [ui.notice_html(labels("upload_error", error=error), "error"), *unchanged]
+        done = ui.notice_html(labels("upload_done", titles=", ".join(r.title for r in results)), "done")
+        return [done, *self._library_views(labels)]
+
+
+def _within_limit(paths: list[Path], labels: ui.Labels) -> list[Path]:
+    """The upload route enforces the limit too; this covers the app mounted without it."""
+    for path in paths:
+        size = path.stat().st_size / 2**20
+        if size > UPLOAD_LIMIT_MB:
+            raise ParseError(str(path), labels("upload_too_big", name=path.name, size=f"{size:.1f}",
+                                               limit=UPLOAD_LIMIT_MB))
+    return paths
+
+
+def _answer_languages(labels: ui.Labels) -> list[tuple[str, str]]:
+    return [(labels("language_auto"), "auto"), ("English", "en"), ("中文", "zh")]
+
+
+def _browser_language(request: gr.Request) -> str:
+    return "zh" if request.headers.get("accept-language", "").lower().startswith("zh") else "en"
+
+
+def _first(sample: list[str]) -> str:
+    return sample[0]
+
+
+def _message(role: str, html: str) -> dict:
+    return {"role": role, "content": html}
+
+
+def _replace_last(chatbot: list, html: str) -> list:
+    return [*chatbot[:-1], _message("assistant", html)]
+
+
+# -- serving -------------------------------------------------------------------------------
+
+
+def build_app(settings: Settings, loader: Loader | None = None) -> gr.Blocks:
+    """The Gradio app; without a loader it starts its own, so the library and model load in the background."""
+    return App(settings, loader or Loader(settings).start()).build()
+
+
+def credentials(settings: Settings) -> tuple[str, str] | None:
+    """The login to require; refuses to listen beyond this machine without one."""
+    if settings.auth:
+        user, sep, password = settings.auth.partition(":")
+        if not (sep and user and password):
+            raise ValueError("--auth (or LAIDUB_AUTH) must look like user:password")
+        return user, password
+    if not _is_loopback(settings.host):
+        raise ValueError(
+            f"refusing to serve on {settings.host} without a password: anyone who can reach this machine could "
+            f"use it. Add --auth user:password (or set LAIDUB_AUTH), or serve on 127.0.0.1."
+        )
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+def create_server(settings: Settings) -> FastAPI:
+    """The episode pages, with the Gradio app mounted at / (both behind the login when there is one)."""
+    login = credentials(settings)
+    loader = Loader(settings).start()
+    server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    _add_episode_route(server, loader, Prompts(settings.prompts_dir), login)
+    return gr.mount_gradio_app(
+        server, build_app(settings, loader), path="/", auth=login, theme=THEME, css=ui.APP_CSS,
+        max_file_size=f"{UPLOAD_LIMIT_MB}mb", footer_links=["api"], show_error=True,
+    )  # fmt: skip
+
+
+def serve(settings: Settings) -> None:
+    server = create_server(settings)
+    uvicorn.run(server, host=settings.host, port=settings.port, access_log=False)
+
+
+def _add_episode_route(server: FastAPI, loader: Loader, prompts: Prompts, login: tuple[str, str] | None) -> None:
+    guard = [Depends(_basic_auth(login))] if login else []
+
+    @server.get("/episode/{episode_id}", response_class=HTMLResponse, dependencies=guard)
+    def episode_page(episode_id: str) -> HTMLResponse:
+        loader.library_ready.wait()
+        episode = loader.library.episode(episode_id) if loader.library else None
+        labels = ui.Labels(prompts, episode.summary_language if episode else "en")
+        page, policy = ui.episode_page(episode, episode_id, labels)
+        return HTMLResponse(page, status_code=200 if episode else 404, headers={"Content-Security-Policy": policy})
+
+
+def _basic_auth(login: tuple[str, str]):
+    """Episode pages live outside Gradio's login, so they ask the browser for the same user and password."""
+    scheme = HTTPBasic()
+
+    def check(given: HTTPBasicCredentials = Depends(scheme)) -> None:
+        user_ok = secrets.compare_digest(given.username.encode(), login[0].encode())
+        password_ok = secrets.compare_digest(given.password.encode(), login[1].encode())
+        if not (user_ok and password_ok):
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, headers={"WWW-Authenticate": "Basic"})
+
+    return check

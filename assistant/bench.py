@@ -1,0 +1,284 @@
+"""`laidub bench`: how fast the retrieval side is, on the real seeds and on synthetic corpora.
+
+Everything runs in a temporary directory, deleted afterwards; the user's index and embedding
+cache are never touched.
+
+- Seeds: a real ingest with a cold embedding cache (every vector computed), then a warm one
+  (every vector cached). The first search after an ingest builds the in-memory BM25 and
+  latent-term indexes, and with a cold cache embeds every chunk's latent terms, so it is
+  reported beside the ingest and counted in `chunks_per_s`.
+- Per size, a synthetic corpus ("synthetic": true): episodes whose texts recombine seed
+  sentences (so BM25 sees real vocabulary) and whose vectors are noisy copies of seed chunks'
+  dense and latent vectors, pre-seeded into the embedding cache and indexed through the real
+  `Index.upsert_episode`. Relevance on it is meaningless; only speed and memory are measured.
+  Searches embed every query afresh (the query caches are cleared), as a new question would.
+- Peak RSS, sampled while each phase runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import re
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from assistant.config import Settings
+from store import embedder
+from store.chunks import chunk_episode
+from store.embedder import E5Embedding, PassageCache, unpack
+from store.episode import Chapter, Episode, Quote, TranscriptSegment
+from store.index import Index, connect
+from store.library import Library
+from store.people import PeopleIndex
+from store.retrieve import Retriever
+
+# Dev-style questions, both languages, cross-lingual ones included.
+QUESTIONS = (
+    "Why did Yann LeCun leave Meta?",
+    "How does Oriol define a world model?",
+    "Was the AI race inevitable according to Sebastian Mallaby?",
+    "What does Demis Hassabis regret?",
+    "What is the JEPA architecture?",
+    "Why are LLMs not the path to human-level intelligence?",
+    "What advice does Oriol give to founders?",
+    "What happened at the 2015 safety summit at SpaceX?",
+    "杨立昆为什么离开Meta？",
+    "维尼亚尔斯如何定义世界模型？",
+    "哈萨比斯最后悔的是什么？",
+    "强化学习的下一个领域是什么？",
+    "杨立昆对博士生有什么建议？",
+    "持续学习和记忆有什么关系？",
+    "马拉比认为人工智能竞赛是不可避免的吗？",
+    "为什么说大语言模型本质上不安全？",
+)
+RNG_SEED = 20240601
+CHAPTERS = 12
+SEGMENTS = 60  # one transcript window a minute: an hour-long episode
+EPISODE_SECONDS = SEGMENTS * 60
+DENSE_NOISE = 0.04  # per dimension: a copy keeps a cosine of about 0.8 to its source
+LATENT_NOISE = 0.25  # log-normal spread of a copy's feature weights
+LATENT_DROP = 0.1  # share of a source's features a copy loses
+SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
+SAMPLE_SECONDS = 0.02
+
+
+def parse_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) <= 0:
+        raise ValueError(f"--sizes: expected comma-separated positive chunk counts like 1000,10000; got {text!r}")
+    return sizes
+
+
+def run_bench(settings: Settings, sizes: list[int], queries: int, progress: Callable[[str], None]) -> dict:
+    machine = _machine()  # before our own work adds to the load
+    with tempfile.TemporaryDirectory(prefix="laidub-bench-") as tmp:
+        root = Path(tmp)
+        with peak_rss() as seeds_rss:
+            seeds, library = _bench_seeds(settings, root, progress)
+        seeds["peak_rss_mb"] = seeds_rss()
+        pool = SeedPool.from_library(library)
+        corpora = [_bench_synthetic(pool, size, queries, root / f"synthetic-{size}", progress) for size in sizes]
+    return {"machine": machine, "seeds": seeds, "synthetic": corpora, "queries": queries}
+
+
+def _bench_seeds(settings: Settings, root: Path, progress: Callable[[str], None]) -> tuple[dict, Library]:
+    progress("loading the embedding model")
+    start = time.perf_counter()
+    embedder._engine()
+    report: dict = {"model_load_s": _since(start)}
+    cache = root / "cache"
+    for phase in ("cold", "warm"):  # the warm run reuses the cache the cold run filled
+        progress(f"seeds: ingest with a {phase} embedding cache")
+        library = Library(root / f"seeds-{phase}", cache, alias_files=[settings.seeds_dir / "aliases.toml"],
+                          glossary_files=[settings.seeds_dir / "glossary.toml"])
+        start = time.perf_counter()
+        library.ingest_if_empty(settings.seeds_dir)
+        ingest_s = _since(start)
+        first_search_s = round(_fresh_ms(lambda: library.search(QUESTIONS[0])) / 1000, 2)
+        chunks = library.index.count()
+        report[phase] = {"chunks": chunks, "ingest_s": ingest_s, "first_search_s": first_search_s,
+                         "chunks_per_s": round(chunks / (ingest_s + first_search_s), 1)}  # fmt: skip
+    return report, library
+
+
+def _bench_synthetic(pool: SeedPool, size: int, queries: int, root: Path, progress: Callable[[str], None]) -> dict:
+    with peak_rss() as rss:
+        progress(f"{size} synthetic chunks: generating")
+        start = time.perf_counter()
+        cache_path = root / "embeddings.sqlite"
+        episodes = pool.corpus(size, PassageCache(cache_path))
+        generate_s = _since(start)
+
+        progress(f"{size} synthetic chunks: indexing {len(episodes)} episodes")
+        index = Index(connect(root), "bench", E5Embedding(str(cache_path)))
+        start = time.perf_counter()
+        for episode in episodes:
+            index.upsert_episode(episode)
+        index_s = _since(start)
+        chunks = index.count()
+
+        progress(f"{size} synthetic chunks: building the in-memory BM25 and latent indexes")
+        retriever = Retriever(index, PeopleIndex.build(episodes, pool.alias_files))
+        start = time.perf_counter()
+        retriever.memory()
+        memory_build_s = _since(start)
+
+        progress(f"{size} synthetic chunks: {queries} searches")
+        asked = [QUESTIONS[n % len(QUESTIONS)] for n in range(queries)]
+        embed_ms = [_fresh_ms(lambda q=q: (index.embedder.query(q), index.embedder.latent_query(q))) for q in asked]
+        search_ms = [_fresh_ms(lambda q=q: retriever.search(q, k=8)) for q in asked]
+    return {
+        "synthetic": True, "chunks": chunks, "episodes": len(episodes), "generate_s": generate_s,
+        "index_s": index_s, "index_chunks_per_s": round(chunks / index_s, 1), "memory_build_s": memory_build_s,
+        "search_ms": _percentiles(search_ms), "query_embedding_ms": _percentiles(embed_ms), "peak_rss_mb": rss(),
+    }  # fmt: skip
+
+
+@dataclasses.dataclass
+class SeedPool:
+    """What synthetic corpora are made of: the seeds' episodes, sentences and vectors."""
+
+    episodes: list[Episode]
+    alias_files: list[Path]
+    titles: list[str]
+    sentences: dict[str, list[str]]  # by language
+    vectors: dict[str, list[tuple[np.ndarray, np.ndarray]]]  # by language: (dense, packed latent)
+
+    @classmethod
+    def from_library(cls, library: Library) -> SeedPool:
+        chunks = library.index.all_chunks()
+        texts = [c.embed_text for c in chunks]
+        pairs = zip(library.index.embedder.passages(texts), library.index.embedder.latent(texts))
+        sentences: dict[str, list[str]] = {"en": [], "zh": []}
+        vectors: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"en": [], "zh": []}
+        for chunk, pair in zip(chunks, pairs):
+            sentences[chunk.language] += [s for s in SENTENCE.split(chunk.text) if len(s) > 8]
+            vectors[chunk.language].append(pair)
+        titles = sorted({c.title for c in chunks if c.kind == "chapter"})
+        return cls(library.episodes(), library.alias_files, titles, sentences, vectors)
+
+    def corpus(self, size: int, cache: PassageCache) -> list[Episode]:
+        """Episodes holding about `size` chunks, their vectors written to `cache`."""
+        episodes: list[Episode] = []
+        total = 0
+        while total < size:
+            number = len(episodes)
+            episodes.append(self.episode(number, segments=min(SEGMENTS, size - total)))
+            total += len(self.write_vectors(episodes[-1], cache, np.random.default_rng([RNG_SEED, number, 1])))
+        return episodes
+
+    def episode(self, number: int, segments: int) -> Episode:
+        """Synthetic episode `number`, the same whatever the corpus size."""
+        rng = np.random.default_rng([RNG_SEED, number])
+        language = ("en", "zh")[rng.integers(2)]
+        template = self.episodes[rng.integers(len(self.episodes))]
+        starts = [0, *sorted(rng.choice(np.arange(1, EPISODE_SECONDS // 10), CHAPTERS - 1, replace=False) * 10)]
+        chapters = [
+            Chapter(start=int(start), end=int(end), title=self.titles[rng.integers(len(self.titles))],
+                    body=self.text(rng, language, 3), quote=Quote(self.text(rng, language, 1), int(start)),
+                    language=language, people=[p for p in template.people if rng.random() < 0.3])
+            for start, end in zip(starts, [*starts[1:], EPISODE_SECONDS])
+        ]  # fmt: skip
+        transcript = [TranscriptSegment(60.0 * n, 60.0 * n + 55, self.text(rng, language, 2)) for n in range(segments)]
+        return Episode(
+            id=f"synthetic-{number:06d}", title=f"Synthetic {number}: {template.title}", show=template.show,
+            host=template.host, guests=template.guests, duration=EPISODE_SECONDS,
+            summary=self.text(rng, language, 4), summary_language=language, languages=["en", "zh"],
+            chapters=chapters, entities=template.entities, tags=["synthetic"], transcript=transcript,
+        )  # fmt: skip
+
+    def text(self, rng: np.random.Generator, language: str, sentences: int) -> str:
+        pool = self.sentences[language]
+        return (" " if language == "en" else "").join(pool[i] for i in rng.integers(len(pool), size=sentences))
+
+    def write_vectors(self, episode: Episode, cache: PassageCache, rng: np.random.Generator) -> list:
+        """Cache a noisy copy of a same-language seed chunk's vectors for each chunk and the episode card."""
+        chunks = chunk_episode(episode)
+        texts = [(c.embed_text, c.language) for c in chunks] + [(f"{episode.title}\n{episode.summary}", "en")]
+        entries: dict[str, np.ndarray] = {}
+        for text, language in texts:
+            pool = self.vectors[language] or self.vectors["en"]
+            dense, latent = pool[rng.integers(len(pool))]
+            noisy = dense + rng.normal(0, DENSE_NOISE, dense.shape)
+            indices, values = unpack(latent)
+            kept = rng.random(len(indices)) >= LATENT_DROP
+            weights = values[kept] * rng.lognormal(0, LATENT_NOISE, kept.sum())
+            entries[PassageCache.key(text, "dense")] = (noisy / np.linalg.norm(noisy)).astype(np.float32)
+            entries[PassageCache.key(text, "latent")] = embedder._pack(indices[kept], weights)
+        cache.put(entries)
+        return chunks
+
+
+@contextmanager
+def peak_rss() -> Iterator[Callable[[], float]]:
+    """Samples this process's RSS while the block runs; yields a function returning the peak in MB."""
+    process = psutil.Process()
+    peak = [process.memory_info().rss]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(SAMPLE_SECONDS):
+            peak[0] = max(peak[0], process.memory_info().rss)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield lambda: round(peak[0] / 2**20, 1)
+    finally:
+        done.set()
+        sampler.join()
+
+
+def bench_text(report: dict) -> str:
+    seeds = report["seeds"]
+    lines = [f"model load {seeds['model_load_s']} s"]
+    for phase in ("cold", "warm"):
+        s = seeds[phase]
+        lines.append(f"seeds, {phase} cache: {s['chunks']} chunks, ingest {s['ingest_s']} s + first search "
+                     f"{s['first_search_s']} s = {s['chunks_per_s']} chunks/s")  # fmt: skip
+    for c in report["synthetic"]:
+        lines.append(
+            f"synthetic {c['chunks']} chunks: index {c['index_chunks_per_s']} chunks/s, memory build "
+            f"{c['memory_build_s']} s, search p50 {c['search_ms']['p50']} ms p95 {c['search_ms']['p95']} ms "
+            f"(query embedding p50 {c['query_embedding_ms']['p50']} ms), peak RSS {c['peak_rss_mb']} MB"
+        )
+    return "\n".join(lines)
+
+
+def _fresh_ms(call: Callable[[], object]) -> float:
+    """Milliseconds for `call` with the query embedding caches empty, as for a new question."""
+    embedder._cached_query.cache_clear()
+    embedder._cached_latent_query.cache_clear()
+    start = time.perf_counter()
+    call()
+    return (time.perf_counter() - start) * 1000
+
+
+def _percentiles(values: list[float]) -> dict:
+    ordered = sorted(values)
+    return {"p50": round(statistics.median(ordered), 1), "p95": round(ordered[int(0.95 * (len(ordered) - 1))], 1)}
+
+
+def _since(start: float) -> float:
+    return round(time.perf_counter() - start, 2)
+
+
+def _machine() -> dict:
+    return {
+        "cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2), "python": platform.python_version(),
+        "chromadb": version("chromadb"), "omp_num_threads": os.environ.get("OMP_NUM_THREADS", ""),
+    }  # fmt: skip

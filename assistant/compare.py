@@ -1,0 +1,301 @@
+"""Compare mode: how two or more people differ on a topic, with every view attributed by construction.
+
+Asked to compare from a mixed pile of sources, a small model gives one person's view to another
+(measured: Oriol's definition of a world model came out as LeCun's). So sources never mix: each
+person's chapters are retrieved with a people filter and kept only if they are about that person,
+each position is written from that person's sources alone, and the synthesis reads only the
+finished positions. A row's citation is built from its own person's source, so whatever the model
+writes, it can only point at a chapter about that person.
+
+A comparison question has a comparison word ("differ", "vs", "区别", "有什么不同"...) and names at
+least two people. A name the library does not know ("Andrew Ng") counts when it is joined to a
+known one ("Hinton and Andrew Ng"); its row says it is in no episode, never a view.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass
+
+import jieba
+import jieba.posseg
+import numpy as np
+
+from assistant.answer import NOT_IN_SOURCES, Answer, Assistant, _ms
+from assistant.citations import MARKER, Citation, SupportScorer, citation_for
+from assistant.context import Source, pack, render_source
+from assistant.llm import Message
+from store.language import has_cjk
+from store.lexical import tokenize
+from store.people import PeopleIndex, Person
+from store.retrieve import PER_PERSON, Filters, Hit
+
+POSITION_TOKENS = 80  # one or two sentences; the 1.5B model writes ~38 tokens/s
+SUMMARY_TOKENS = 90
+POSITION_CONTEXT_TOKENS = 170  # a person's 1-2 sources, so each position prompt stays near 250 tokens
+
+_CUE = re.compile(
+    r"compar\w*|contrast\w*|differ\w*|disagree\w*|agree\w*|similar\w*|vs|versus"
+    r"|比较|对比|相比|区别|差别|不同|不一样|异同|差异|分歧|同意|一致"
+)
+_JOINERS = {"and", "&", "vs", "versus", "or", "with", ",", "和", "与", "跟", "同", "及", "、", "，"}
+# Words that frame a comparison rather than say what it is about; what is left is the topic.
+_FRAMING = _JOINERS | set(
+    "how what whats where which why who when do does did can could would is are the their they of on about regarding "
+    "over between "
+    "view views opinion opinions position positions stance stances think thinks see sees stand "
+    "在 对 关于 上 方面 之间 的 观点 看法 立场 态度 见解 想法 怎么 怎样 如何 看待 怎么看 有 有何 有什么 什么 "
+    "哪些 吗 呢 是 各自 他们 两人 二人 一下".split()
+)
+_MASK = "\u2400"  # stands in for a known name while looking for unknown ones next to it
+_SENTENCE_ENDS = ".!?。！？"
+
+
+@dataclass
+class CompareRow:
+    person: str
+    episode_title: str
+    position: str  # in the answer's language; a "no view" / "not in any episode" message when citation is None
+    quote: str  # the cited chapter's pull quote, in its original words
+    citation: Citation | None
+
+
+@dataclass
+class Comparison(Answer):
+    topic: str = ""
+    summary: str = ""  # where they agree and differ, written from the rows' positions only
+
+
+# -- recognising a comparison ---------------------------------------------------------------
+
+
+def detect_comparison(question: str, index: PeopleIndex) -> list[Person] | None:
+    """The people a comparison question names (two or more, in order of mention), or None if it is not one."""
+    if not any(_CUE.fullmatch(word.lower()) for word in jieba.cut(question)):
+        return None
+    people = named_people(question, index)
+    return people if len(people) >= 2 else None
+
+
+def named_people(text: str, index: PeopleIndex) -> list[Person]:
+    """Known people by any alias, plus unknown names joined to them; an unknown one has no episodes."""
+    known = index.mentioned_in(text)
+    people = known + [Person(name) for name in _unknown_names(text, known)]
+    lowered = text.lower()
+
+    def first_mention(person: Person) -> int:
+        return min(
+            (i for n in [person.name, *person.aliases] if (i := lowered.find(n.lower())) >= 0), default=len(text)
+        )
+
+    return sorted(people, key=first_mention)
+
+
+def resolve_people(names: Sequence[str], index: PeopleIndex) -> list[Person]:
+    """People given by name (`--person`); a name no episode knows becomes a person with no episodes."""
+    people = {}
+    for name in names:
+        person = index.resolve(name) or Person(" ".join(name.split()))
+        people.setdefault(person.name, person)
+    return list(people.values())
+
+
+def topic_of(question: str, index: PeopleIndex, people: Sequence[Person]) -> str:
+    """What a comparison is about: the question without its people and its comparison framing."""
+    text = index.without_names(question)
+    for person in people:
+        text = text.replace(person.name, " ")  # unknown names are not in the index
+    words = [w for w in jieba.cut(text) if w.strip().lower() not in _FRAMING and not _CUE.fullmatch(w.lower())]
+    return " ".join("".join(words).split()).strip(" ,，.。?？!！:：;；、")
+
+
+def _unknown_names(text: str, known: list[Person]) -> list[str]:
+    """Name-like words joined to a known name ("<known> and Andrew Ng", "吴恩达和<known>").
+
+    Requiring the known neighbour keeps capitalised topics ("World Models and Robotics") out.
+    """
+    items = _name_items(_mask(text, known))
+    found = []
+    for i, (word, is_name) in enumerate(items):
+        beside = [j for j in (i - 2, i + 2) if 0 <= j < len(items) and items[(i + j) // 2][0].lower() in _JOINERS]
+        if is_name and any(items[j][0] == _MASK for j in beside):
+            found.append(word)
+    return list(dict.fromkeys(found))
+
+
+def _mask(text: str, known: list[Person]) -> str:
+    for key in sorted({k for p in known for k in [p.name, *p.aliases]}, key=len, reverse=True):
+        pattern = re.escape(key) if has_cjk(key) else rf"(?<!\w){re.escape(key)}(?!\w)"
+        text = re.sub(pattern, _MASK, text, flags=re.IGNORECASE)
+    return text
+
+
+def _name_items(text: str) -> list[tuple[str, bool]]:
+    """The text's words as (word, looks like a name): runs of capitalised English words, or jieba's person names."""
+    items: list[tuple[str, bool]] = []
+    for token in jieba.posseg.cut(text):
+        word = token.word.strip(" .")
+        if not word:
+            continue
+        lowered = word.lower()
+        english_name = (
+            token.flag == "eng" and word[0].isupper() and lowered not in _FRAMING and not _CUE.fullmatch(lowered)
+        )
+        if english_name and items and items[-1][1] and not has_cjk(items[-1][0]):
+            items[-1] = (f"{items[-1][0]} {word}", True)
+        else:
+            items.append((word, english_name or token.flag.startswith("nr")))
+    return items
+
+
+# -- answering ------------------------------------------------------------------------------
+
+
+def compare(
+    assistant: Assistant, question: str, people: Sequence[Person], language: str, filters: Filters | None = None
+) -> Comparison:
+    *_, result = compare_stream(assistant, question, people, language, filters)
+    return result
+
+
+def compare_stream(
+    assistant: Assistant, question: str, people: Sequence[Person], language: str, filters: Filters | None = None
+) -> Iterator[str | Comparison]:
+    """The table row by row as each position is written, then the synthesis, then the Comparison.
+
+    `question` is a whole question ("How do LeCun and Oriol differ on world models?") or just a topic.
+    """
+    started = time.perf_counter()
+    prompts = assistant.prompts
+    topic = topic_of(question, assistant.library.people, people)
+    evidence = [(person, _sources(assistant, person, topic, filters)) for person in people]
+    result = Comparison(question, language, "", refused=True, model=assistant.llm.name, topic=topic)
+    result.standalone_question, result.timings_ms["retrieve"] = question, _ms(started)
+    about = topic or prompts.message(language, "compare_any_topic")
+    heading = prompts.message(language, "compare_heading")
+    table = [heading, "|" + "---|" * (heading.count("|") - 1)]
+    yield "\n".join(table) + "\n"
+
+    markers: dict[tuple[str, int], int] = {}  # chapter -> marker, so rows citing one chapter share it
+    for person, sources in evidence:
+        row = _row(assistant, person, about, sources, language, markers)
+        result.rows.append(row)
+        result.timings_ms.setdefault("first_token", _ms(started))  # the first row is the first model output shown
+        table.append(_table_line(row))
+        yield table[-1] + "\n"
+    result.citations = list({row.citation.marker: row.citation for row in result.rows if row.citation}.values())
+    result.sources = [source for _, sources in evidence for source in sources]
+
+    viewed = [row for row in result.rows if row.citation]
+    label = f"\n**{prompts.message(language, 'compare_summary_label')}**\n"
+    if len(viewed) >= 2:
+        yield label
+        result.summary = yield from _synthesize(assistant, about, viewed, language)
+    elif viewed:
+        result.summary = prompts.message(language, "compare_one_view", person=viewed[0].person)
+        yield label + result.summary
+    result.text = "\n".join(table) + (f"\n{label}{result.summary}" if result.summary else "")
+    result.refused = not viewed
+    result.timings_ms["total"] = _ms(started)
+    yield result
+
+
+def _sources(assistant: Assistant, person: Person, topic: str, filters: Filters | None) -> list[Source]:
+    """The person's own chapters on the topic (at most PER_PERSON); none for someone in no episode."""
+    if not person.roles:
+        return []
+    scope = dataclasses.replace(filters or Filters(), people=[person.name])
+    hits = assistant.library.search(topic or person.name, k=PER_PERSON, filters=scope)
+    # The people filter already keeps other people's chapters out; checking again here makes the
+    # attribution guarantee independent of how the retriever treats filters.
+    hits = [hit for hit in hits if person.name in hit.chunk.people and _on_topic(hit, topic)]
+    focus = f"{person.name} {topic}"  # pack keeps the sentences about this person and topic
+    count_tokens = assistant.llm.count_tokens
+    return pack(focus, hits, assistant.library, assistant.prompts, count_tokens, POSITION_CONTEXT_TOKENS, PER_PERSON)
+
+
+def _on_topic(hit: Hit, topic: str) -> bool:
+    """A chapter speaks to the topic when it shares a word with it (or with a Chinese word's English gloss).
+
+    e5 similarity cannot decide this: measured on these episodes, a person's chapters score 0.78-0.84
+    against topics they never discuss and 0.78-0.88 against ones they do. With no topic words ("Compare
+    Hinton and Andrew Ng") any chapter about the person will do.
+    """
+    return hit.lexical > 0 or not tokenize(topic)
+
+
+def _row(
+    assistant: Assistant,
+    person: Person,
+    about: str,
+    sources: list[Source],
+    language: str,
+    markers: dict[tuple[str, int], int],
+) -> CompareRow:
+    prompts = assistant.prompts
+    if not person.roles:
+        unknown = prompts.message(language, "compare_unknown_person", person=person.name)
+        return CompareRow(person.name, "", unknown, "", None)
+    position = _position(assistant, person, about, sources, language) if sources else ""
+    if not position:
+        return CompareRow(person.name, "", prompts.message(language, "compare_no_view"), "", None)
+    source = _best_supported(position, sources, assistant.library.index.embedder)
+    citation = citation_for(source, markers.setdefault(source.hit.anchor, len(markers) + 1))
+    return CompareRow(person.name, citation.episode_title, position, citation.quote, citation)
+
+
+def _position(assistant: Assistant, person: Person, about: str, sources: list[Source], language: str) -> str:
+    """The person's view in a sentence or two, written from their own sources only; '' when they hold none."""
+    sources_text = "\n\n".join(render_source(s, assistant.prompts) for s in sources)
+    messages = _messages(assistant, "compare_position", language, person=person.name, topic=about, sources=sources_text)
+    raw = assistant.llm.complete(messages, POSITION_TOKENS, stop=["\n\n"])
+    return "" if NOT_IN_SOURCES in raw else _clean(raw)
+
+
+def _synthesize(assistant: Assistant, about: str, rows: list[CompareRow], language: str) -> Generator[str, None, str]:
+    """Streams where the people agree and differ, written from their positions only; returns it cleaned."""
+    positions = "\n".join(f"- {row.person}: {row.position}" for row in rows)
+    messages = _messages(assistant, "compare_synthesis", language, topic=about, positions=positions)
+    raw = ""
+    for delta in assistant.llm.stream(messages, SUMMARY_TOKENS, stop=["\n\n"]):
+        raw += delta
+        yield delta
+    return "" if NOT_IN_SOURCES in raw else _clean(raw)
+
+
+def _messages(assistant: Assistant, prompt: str, language: str, **values: str) -> list[Message]:
+    # The answer prompt's rules (sources only, say who holds a view, NOT_IN_SOURCES) are the compare
+    # rules too, and the model keeps that system prompt evaluated, so each call only reads its own part.
+    user = assistant.prompts.fill(
+        prompt, language_instruction=assistant.prompts.message(language, "answer_in"), **values
+    )
+    return [Message("system", assistant.prompts.fill("answer_system")), Message("user", user)]
+
+
+def _best_supported(position: str, sources: list[Source], embedder) -> Source:
+    """Of the person's sources, the one the position is closest to: the row's citation."""
+    if len(sources) == 1:
+        return sources[0]
+    similarity, _ = SupportScorer(sources, embedder).scores(position)
+    return sources[int(np.argmax(similarity))]
+
+
+def _clean(text: str) -> str:
+    """Without the model's [n] markers (a row carries its own citation) and any sentence cut off at the token limit."""
+    text = " ".join(MARKER.sub("", text).split())
+    end = max(text.rfind(c) for c in _SENTENCE_ENDS)
+    return text[: end + 1] if end > 0 else text
+
+
+def _table_line(row: CompareRow) -> str:
+    cite = row.citation
+    cells = [
+        row.person,
+        f"{row.position} [{cite.marker}]" if cite else row.position,
+        f'"{row.quote}"' if row.quote else "",
+        cite.label if cite else "",
+    ]
+    return "| " + " | ".join(" ".join(c.replace("|", "\\|").split()) for c in cells) + " |"

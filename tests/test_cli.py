@@ -1,0 +1,214 @@
+"""The `laidub` command as scripts use it: the JSON contract of DESIGN.md, and bad input.
+
+Bad input must name the file (or value) and the problem, exit with 2, and leave the index
+exactly as it was, so each such test compares every chunk id, digest and episode document
+before and after.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from chromadb.api.client import SharedSystemClient
+
+from store.formats import load_file
+from store.index import connect
+
+SEED_PAGE = Path(__file__).parent.parent / "seeds" / "laidub-page.txt"
+EVAL_SET = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
+LECUN = "yann-lecun-on-what-comes-after-llms"
+SEED_IDS = ["a-conversation-with-demis-hassabis-biographer",
+            "gemini-co-lead-on-world-models-rls-next-domains-continual-learning", LECUN]  # fmt: skip
+HIT_KEYS = {"rank", "episode_id", "episode_title", "kind", "title", "start", "start_seconds", "end_seconds", "text",
+            "score"}  # fmt: skip
+BROKEN_SRT = "1\n00:00:01,000 --> 00:00:04,000\nHello\n\n2\n00:00:05,000 --> 00:0x:09,000\nWorld\n"
+
+Run = Callable[..., subprocess.CompletedProcess[str]]  # the `laidub` fixture
+
+
+@pytest.fixture(scope="module")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory, make_env: Callable, laidub: Run) -> Path:
+    """A data dir indexed once by the CLI's own first-run ingest of the seeds; tests work on copies."""
+    data = tmp_path_factory.mktemp("seeded") / "data"
+    result = laidub(make_env(data), "episodes", "--json")
+    assert result.returncode == 0, result.stderr
+    return data
+
+
+@pytest.fixture
+def seeded_env(seeded_template: Path, data_dir: Path, laidub_env: dict[str, str]) -> dict[str, str]:
+    shutil.copytree(seeded_template, data_dir)
+    return laidub_env
+
+
+def run_json(laidub: Run, env: dict[str, str], *args: str) -> tuple[int, dict, str]:
+    """(exit code, the one JSON object on stdout, stderr)."""
+    result = laidub(env, *args, "--json")
+    try:
+        payload = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"laidub {' '.join(args)} exited {result.returncode} without one JSON object:\n"
+                    f"stdout: {result.stdout}\nstderr: {result.stderr}")
+    return result.returncode, payload, result.stderr
+
+
+def index_state(data_dir: Path) -> dict[str, list[tuple[str, str]]]:
+    """Every chunk id with its digest, and every episode document, read straight from Chroma's files."""
+    SharedSystemClient.clear_system_cache()  # the CLI wrote from another process: reopen, never reuse
+    client = connect(data_dir)
+    chunks = client.get_collection("laidub-chunks").get(include=["metadatas"])
+    episodes = client.get_collection("laidub-episodes").get(include=["documents"])
+    state = {
+        "chunks": sorted((i, m["digest"]) for i, m in zip(chunks["ids"], chunks["metadatas"])),
+        "episodes": sorted(zip(episodes["ids"], episodes["documents"])),
+    }
+    SharedSystemClient.clear_system_cache()
+    return state
+
+
+def lecun_json(**changes: object) -> str:
+    episode = json.loads(load_file(SEED_PAGE)[2].to_json())
+    return json.dumps(episode | changes, ensure_ascii=False)
+
+
+# -- the JSON contract -------------------------------------------------------------------
+
+
+def test_search_json_matches_the_contract(seeded_env: dict[str, str], laidub: Run):
+    code, payload, _ = run_json(laidub, seeded_env, "search", "杨立昆为什么离开Meta？", "--k", "3")
+    assert code == 0
+    assert set(payload) == {"query", "results", "timings_ms"}
+    assert payload["query"] == "杨立昆为什么离开Meta？"
+    assert [set(r) for r in payload["results"]] == [HIT_KEYS] * 3
+    assert [r["rank"] for r in payload["results"]] == [1, 2, 3]
+    top = payload["results"][0]
+    assert (top["episode_id"], top["kind"], top["title"]) == (LECUN, "chapter", "Why Yann Left Meta")
+    assert (top["start"], top["start_seconds"], top["end_seconds"]) == ("58:00", 3480, 3626)
+    assert set(payload["timings_ms"]) == {"total"} and payload["timings_ms"]["total"] > 0
+
+
+def test_episodes_json(seeded_env: dict[str, str], laidub: Run):
+    code, payload, _ = run_json(laidub, seeded_env, "episodes")
+    assert code == 0
+    assert sorted(e["id"] for e in payload["episodes"]) == SEED_IDS
+    lecun = next(e for e in payload["episodes"] if e["id"] == LECUN)
+    assert (lecun["title"], lecun["chapters"], lecun["duration"]) == ("Yann LeCun on What Comes After LLMs", 13, "1:21:56")
+
+
+def test_people_json(seeded_env: dict[str, str], laidub: Run):
+    code, payload, _ = run_json(laidub, seeded_env, "people")
+    assert code == 0
+    people = {p["name"]: p for p in payload["people"]}
+    assert "杨立昆" in people["Yann LeCun"]["aliases"]
+    assert people["Yann LeCun"]["episodes"][LECUN] == "guest"
+
+
+def test_eval_reports_retrieval_by_language(seeded_env: dict[str, str], laidub: Run):
+    if not EVAL_SET.exists():
+        pytest.skip(f"no eval set at {EVAL_SET} (shared/ is expected beside the repo)")
+    code, payload, _ = run_json(laidub, seeded_env, "eval", str(EVAL_SET), "--retrieval-only")
+    assert code == 0
+    for language in ("all", "en", "zh"):
+        metrics = payload["retrieval"][language]
+        assert metrics["questions"] > 0
+        assert 0 <= metrics["recall@5"] <= 1 and 0 <= metrics["mrr"] <= 1
+
+
+# -- bad input -----------------------------------------------------------------------------
+
+
+def malformed_page(tmp: Path) -> Path:
+    path = tmp / "notes.txt"
+    path.write_text("Hello\nthis is not a LaiDub page\n", encoding="utf-8")
+    return path
+
+
+def truncated_page(tmp: Path) -> Path:
+    """Cut inside the second episode: the first one alone would parse."""
+    text = SEED_PAGE.read_text(encoding="utf-8")
+    path = tmp / "truncated.txt"
+    path.write_text(text[: text.index("## [10:04]")], encoding="utf-8")
+    return path
+
+
+def wrong_field_type(tmp: Path) -> Path:
+    path = tmp / "lecun.json"
+    path.write_text(lecun_json(duration="1:21:56"), encoding="utf-8")
+    return path
+
+
+def broken_srt(tmp: Path) -> Path:
+    path = tmp / f"{LECUN}.srt"
+    path.write_text(BROKEN_SRT, encoding="utf-8")
+    return path
+
+
+def not_utf8(tmp: Path) -> Path:
+    path = tmp / "gbk.txt"
+    path.write_bytes("杨立昆谈世界模型\n56:10\n".encode("gbk"))
+    return path
+
+
+BAD_FILES = {
+    "malformed-page": (malformed_page, "no episode found"),
+    "truncated-page": (truncated_page, "the page looks truncated"),
+    "wrong-field-type": (wrong_field_type, "field duration: expected an integer, got '1:21:56'"),
+    "broken-srt-timestamps": (broken_srt, "cue 2 (line 6): bad timestamp"),
+    "not-utf8": (not_utf8, "not UTF-8 text"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_a_bad_file_is_named_and_changes_nothing(
+    case: str, seeded_env: dict[str, str], data_dir: Path, tmp_path: Path, laidub: Run
+):
+    make, problem = BAD_FILES[case]
+    path = make(tmp_path)
+    before = index_state(data_dir)
+    code, payload, stderr = run_json(laidub, seeded_env, "ingest", str(path))
+    assert code == 2
+    assert payload["error"].startswith(f"{path}: ") and problem in payload["error"], payload["error"]
+    assert f"Error: {payload['error']}" in stderr
+    assert index_state(data_dir) == before
+
+
+def test_an_unknown_episode_filter_lists_the_known_ones(seeded_env: dict[str, str], data_dir: Path, laidub: Run):
+    before = index_state(data_dir)
+    code, payload, _ = run_json(laidub, seeded_env, "search", "world models", "--episode", "no-such-episode")
+    assert code == 2
+    assert "unknown episode 'no-such-episode'" in payload["error"]
+    assert all(i in payload["error"] for i in SEED_IDS)
+    assert index_state(data_dir) == before
+
+
+def test_a_batch_with_one_bad_file_writes_nothing(
+    seeded_env: dict[str, str], data_dir: Path, tmp_path: Path, laidub: Run
+):
+    good = tmp_path / "good.json"
+    good.write_text(lecun_json(summary="An edited summary that must not reach the index."), encoding="utf-8")
+    bad = tmp_path / "bad.srt"
+    bad.write_text(BROKEN_SRT, encoding="utf-8")
+    before = index_state(data_dir)
+
+    code, payload, _ = run_json(laidub, seeded_env, "ingest", str(good), str(bad))
+    assert code == 2
+    assert payload["error"].startswith(f"{bad}: ") and "bad timestamp" in payload["error"]
+    assert index_state(data_dir) == before
+
+    # The control: good.json alone is written, so the comparison above can see a write.
+    code, payload, _ = run_json(laidub, seeded_env, "ingest", str(good))
+    assert code == 0 and payload["ingested"][0]["updated"] == 1
+    assert index_state(data_dir) != before
+
+
+def test_search_on_an_empty_index_says_how_to_fill_it(make_env: Callable, data_dir: Path, tmp_path: Path, laidub: Run):
+    no_seeds = tmp_path / "no-seeds"
+    no_seeds.mkdir()
+    code, payload, _ = run_json(laidub, make_env(data_dir, LAIDUB_SEEDS_DIR=str(no_seeds)), "search", "x")
+    assert code == 2
+    assert payload == {"error": "no episodes indexed; run `laidub ingest PATH` to add some"}
