@@ -45,6 +45,10 @@ INTERFACE_LANGUAGES = [("English", "en"), ("中文", "zh")]
 EXAMPLES = 3  # ui_example_1..3 in each language
 MODEL_GROUP = "model"  # answering and indexing share the CPU and the index: one at a time
 ANSWER_ERRORS = (QuestionError, UnknownFilter, LLMError, ModelError)
+# Events that only redraw the page: instant, without a progress overlay. Gradio 6.31 ignores
+# show_progress="hidden" unless show_progress_on is given, hence the empty list.
+QUIET = dict(queue=False, show_progress="hidden", show_progress_on=[])
+PAGE_ONLY = dict(QUIET, api_name=False)
 
 # System fonts only: the default theme would fetch web fonts, and the app runs offline.
 THEME = gr.themes.Soft(
@@ -182,10 +186,11 @@ class App:
                 clear = words(gr.Button, {"value": "clear"}, size="sm", elem_id="clear")
             with gr.Column(scale=2, min_width=320):
                 with words(gr.Accordion, {"label": "filters"}, open=True):
+                    # Choices arrive once the library is open; the library itself rejects unknown values.
                     episodes = words(gr.Dropdown, {"label": "episode_filter", "info": "episode_filter_info"},
-                                     multiselect=True, choices=[], elem_id="episode-filter")
+                                     multiselect=True, choices=[], allow_custom_value=True, elem_id="episode-filter")
                     people = words(gr.Dropdown, {"label": "person_filter", "info": "person_filter_info"},
-                                   multiselect=True, choices=[], elem_id="person-filter")
+                                   multiselect=True, choices=[], allow_custom_value=True, elem_id="person-filter")
                     answer_lang = words(gr.Radio, {"label": "answer_language", "choices": _answer_languages},
                                         value="auto", elem_id="answer-language")
                     compare = words(gr.Checkbox, {"label": "compare", "info": "compare_info"}, elem_id="compare")
@@ -219,27 +224,26 @@ class App:
         ui_lang = views["ui_lang"]
         library_views = [chat["episodes"], chat["people"], views["library"]]
 
-        demo.load(_browser_language, None, ui_lang, queue=False, api_name=False)
+        demo.load(_browser_language, None, ui_lang, **PAGE_ONLY)
         ui_lang.change(self.relabel, [ui_lang, last],
                        [views["header"], views["status"], chat["sources"], views["library"], *self.words.components],
-                       queue=False, show_progress="hidden", api_name=False)  # fmt: skip
-        timer.tick(self.poll, [ui_lang, populated], [views["status"], timer, populated, *library_views],
-                   queue=False, show_progress="hidden", api_name=False)
+                       **PAGE_ONLY)  # fmt: skip
+        timer.tick(self.poll, [ui_lang, populated], [views["status"], timer, populated, *library_views], **PAGE_ONLY)
 
         ask = dict(fn=self.enqueue, inputs=[chat["question"], chat["chatbot"], ui_lang],
-                   outputs=[chat["question"], chat["chatbot"], pending], queue=False)
+                   outputs=[chat["question"], chat["chatbot"], pending], **QUIET)
         answer = dict(fn=self.answer, outputs=[chat["chatbot"], turns, chat["sources"], last],
                       inputs=[pending, chat["chatbot"], turns, chat["episodes"], chat["people"], chat["answer_lang"],
                               chat["compare"], ui_lang],
-                      concurrency_limit=1, concurrency_id=MODEL_GROUP, show_progress="minimal")  # fmt: skip
+                      concurrency_limit=1, concurrency_id=MODEL_GROUP, show_progress="hidden",
+                      show_progress_on=[])  # its bubble says whether it waits, searches or writes  # fmt: skip
         chat["question"].submit(**ask, api_name="send").then(**answer, api_name="answer")
         chat["send"].click(**ask, api_name=False).then(**answer, api_name=False)
-        chat["examples"].click(_first, chat["examples"], chat["question"], queue=False, api_name=False)
+        chat["examples"].click(_first, chat["examples"], chat["question"], **PAGE_ONLY)
         cleared = [chat["chatbot"], turns, chat["sources"], last]
-        chat["clear"].click(self.clear, ui_lang, cleared, queue=False, api_name="clear")
-        chat["chatbot"].clear(self.clear, ui_lang, cleared, queue=False, api_name=False)  # its own trash icon
-        views["library"].click(self.ask_about, ui_lang, [chat["question"], views["tabs"]], queue=False,
-                               api_name=False)
+        chat["clear"].click(self.clear, ui_lang, cleared, **QUIET, api_name="clear")
+        chat["chatbot"].clear(self.clear, ui_lang, cleared, **PAGE_ONLY)  # its own trash icon
+        views["library"].click(self.ask_about, ui_lang, [chat["question"], views["tabs"]], **PAGE_ONLY)
         upload["button"].click(self.add_episodes, [upload["files"], upload["episode_id"], ui_lang],
                                [upload["result"], *library_views], api_name="add_episodes",
                                concurrency_limit=1, concurrency_id=MODEL_GROUP)
@@ -432,7 +436,8 @@ def create_server(settings: Settings) -> FastAPI:
 
 def serve(settings: Settings) -> None:
     server = create_server(settings)
-    uvicorn.run(server, host=settings.host, port=settings.port, access_log=False)
+    # Open pages keep event streams open; without a bound, Ctrl+C would wait for every tab to close.
+    uvicorn.run(server, host=settings.host, port=settings.port, access_log=False, timeout_graceful_shutdown=3)
 
 
 def _add_episode_route(server: FastAPI, loader: Loader, prompts: Prompts, login: tuple[str, str] | None) -> None:

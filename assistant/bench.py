@@ -21,12 +21,12 @@ import dataclasses
 import os
 import platform
 import re
-import statistics
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 
@@ -34,8 +34,10 @@ import numpy as np
 import psutil
 
 from assistant.config import Settings
+from assistant.evaluate import percentiles
+from assistant.library import open_library
 from store import embedder
-from store.chunks import chunk_episode
+from store.chunks import Chunk, chunk_episode
 from store.embedder import E5Embedding, PassageCache, unpack
 from store.episode import Chapter, Episode, Quote, TranscriptSegment
 from store.index import Index, connect
@@ -96,20 +98,21 @@ def run_bench(settings: Settings, sizes: list[int], queries: int, progress: Call
 
 
 def _bench_seeds(settings: Settings, root: Path, progress: Callable[[str], None]) -> tuple[dict, Library]:
+    """A user's first run, twice: `open_library` ingests the seeds into an empty data dir."""
     progress("loading the embedding model")
     start = time.perf_counter()
     embedder._engine()
     report: dict = {"model_load_s": _since(start)}
-    cache = root / "cache"
     for phase in ("cold", "warm"):  # the warm run reuses the cache the cold run filled
         progress(f"seeds: ingest with a {phase} embedding cache")
-        library = Library(root / f"seeds-{phase}", cache, alias_files=[settings.seeds_dir / "aliases.toml"],
-                          glossary_files=[settings.seeds_dir / "glossary.toml"])
         start = time.perf_counter()
-        library.ingest_if_empty(settings.seeds_dir)
+        library = open_library(dataclasses.replace(settings, data_dir=root / phase, cache_dir=root / "cache"),
+                               progress=_silent)
         ingest_s = _since(start)
-        first_search_s = round(_fresh_ms(lambda: library.search(QUESTIONS[0])) / 1000, 2)
+        first_search_s = round(_fresh_ms(partial(library.search, QUESTIONS[0])) / 1000, 2)
         chunks = library.index.count()
+        if not chunks:
+            raise ValueError(f"no seed episodes in {settings.seeds_dir}; set LAIDUB_SEEDS_DIR to a folder of pages")
         report[phase] = {"chunks": chunks, "ingest_s": ingest_s, "first_search_s": first_search_s,
                          "chunks_per_s": round(chunks / (ingest_s + first_search_s), 1)}  # fmt: skip
     return report, library
@@ -140,11 +143,11 @@ def _bench_synthetic(pool: SeedPool, size: int, queries: int, root: Path, progre
         progress(f"{size} synthetic chunks: {queries} searches")
         asked = [QUESTIONS[n % len(QUESTIONS)] for n in range(queries)]
         embed_ms = [_fresh_ms(lambda q=q: (index.embedder.query(q), index.embedder.latent_query(q))) for q in asked]
-        search_ms = [_fresh_ms(lambda q=q: retriever.search(q, k=8)) for q in asked]
+        search_ms = [_fresh_ms(partial(retriever.search, q, k=8)) for q in asked]
     return {
         "synthetic": True, "chunks": chunks, "episodes": len(episodes), "generate_s": generate_s,
         "index_s": index_s, "index_chunks_per_s": round(chunks / index_s, 1), "memory_build_s": memory_build_s,
-        "search_ms": _percentiles(search_ms), "query_embedding_ms": _percentiles(embed_ms), "peak_rss_mb": rss(),
+        "search_ms": percentiles(search_ms), "query_embedding_ms": percentiles(embed_ms), "peak_rss_mb": rss(),
     }  # fmt: skip
 
 
@@ -205,7 +208,7 @@ class SeedPool:
         pool = self.sentences[language]
         return (" " if language == "en" else "").join(pool[i] for i in rng.integers(len(pool), size=sentences))
 
-    def write_vectors(self, episode: Episode, cache: PassageCache, rng: np.random.Generator) -> list:
+    def write_vectors(self, episode: Episode, cache: PassageCache, rng: np.random.Generator) -> list[Chunk]:
         """Cache a noisy copy of a same-language seed chunk's vectors for each chunk and the episode card."""
         chunks = chunk_episode(episode)
         texts = [(c.embed_text, c.language) for c in chunks] + [(f"{episode.title}\n{episode.summary}", "en")]
@@ -268,9 +271,8 @@ def _fresh_ms(call: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def _percentiles(values: list[float]) -> dict:
-    ordered = sorted(values)
-    return {"p50": round(statistics.median(ordered), 1), "p95": round(ordered[int(0.95 * (len(ordered) - 1))], 1)}
+def _silent(done: int, total: int, label: str) -> None:
+    """open_library's progress: the bench reports its own steps."""
 
 
 def _since(start: float) -> float:

@@ -228,7 +228,10 @@ def bench(sizes, queries, as_json):
     """Time ingest, indexing and search on the seeds and on synthetic corpora (temporary; nothing is kept)."""
     from assistant.bench import bench_text, parse_sizes, run_bench
 
-    report = run_bench(Settings.from_env(), parse_sizes(sizes), queries, lambda step: click.echo(f"bench: {step}", err=True))
+    def progress(step: str) -> None:  # the bench takes minutes: say what it is doing
+        click.echo(f"bench: {step}", err=True)
+
+    report = run_bench(Settings.from_env(), parse_sizes(sizes), queries, progress)
     emit(as_json, report, bench_text(report))
 
 

@@ -35,7 +35,7 @@ from store.retrieve import PER_PERSON, Filters, Hit
 
 POSITION_TOKENS = 80  # one or two sentences; the 1.5B model writes ~38 tokens/s
 SUMMARY_TOKENS = 90
-POSITION_CONTEXT_TOKENS = 170  # a person's 1-2 sources, so each position prompt stays near 250 tokens
+POSITION_CONTEXT_TOKENS = 200  # usually one source with its quote: each position prompt reads ~280 new tokens
 
 _CUE = re.compile(
     r"compar\w*|contrast\w*|differ\w*|disagree\w*|agree\w*|similar\w*|vs|versus"

@@ -123,6 +123,42 @@ def answer_metrics(assistant, cases: list[Case]) -> dict:
     }
 
 
+def compare_metrics(assistant, cases: list[Case]) -> dict:
+    """Compare questions through `ask`: coverage (every gold episode cited) and attribution precision
+    (each row's citation is a chapter about that row's person, as the index records it)."""
+    chapters = [c for c in assistant.library.index.all_chunks() if c.kind == "chapter"]
+    about = {(c.episode_id, c.start): set(c.people) for c in chapters}
+    routed = covered = rows = attributed = 0
+    totals, failures = [], []
+    for case in (c for c in cases if c.type == "compare"):
+        answer = assistant.ask(case.question)
+        totals.append(answer.timings_ms.get("total", 0.0))
+        routed += bool(answer.rows)
+        cited = {c.episode_id for c in answer.citations}
+        if {episode for episode, _ in case.gold} <= cited:
+            covered += 1
+        else:
+            failures.append({"id": case.id, "problem": "gold episode not cited", "cited": sorted(cited)})
+        for row in answer.rows:
+            if row.citation:
+                rows += 1
+                if row.person in about.get((row.citation.episode_id, row.citation.start_seconds), set()):
+                    attributed += 1
+                else:
+                    failures.append({"id": case.id, "problem": "misattributed", "person": row.person,
+                                     "cited": row.citation.label})
+    questions = len(totals)
+    return {
+        "questions": questions,
+        "routed": _ratio(routed, questions),
+        "coverage": _ratio(covered, questions),
+        "attribution_precision": _ratio(attributed, rows),
+        "cited_rows": rows,
+        "latency_ms": {"total": percentiles(totals)},
+        "failures": failures,
+    }
+
+
 def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole else None
 

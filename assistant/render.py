@@ -18,7 +18,7 @@ def hit_json(hit: Hit) -> dict:
     return {
         "rank": hit.rank, "episode_id": c.episode_id, "episode_title": c.episode_title, "kind": c.kind,
         "title": c.title, "start": format_timestamp(c.start), "start_seconds": c.start, "end_seconds": c.end,
-        "text": c.text, "score": round(hit.score, 4), "people": c.people,
+        "text": c.text, "score": round(hit.score, 4),
     }  # fmt: skip
 
 

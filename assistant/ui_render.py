@@ -43,6 +43,11 @@ def episode_href(episode_id: str, seconds: int) -> str:
     return f"/episode/{quote(episode_id, safe='')}#t={int(seconds)}"
 
 
+def time_link(episode_id: str, seconds: int) -> str:
+    href = text(episode_href(episode_id, seconds))
+    return f'<a class="ld-time" href="{href}" target="_blank" rel="noopener">{format_timestamp(seconds)}</a>'
+
+
 def citation_href(citation: Citation) -> str:
     """The episode's own web page when it has one, else ours; an uploaded `javascript:` URL never gets through."""
     if urlsplit(citation.url).scheme in ("http", "https"):
@@ -74,10 +79,12 @@ def answer_html(answer_text: str, citations: Sequence[Citation], refused: bool, 
     return f'<div class="ld-answer{" ld-refused" if refused else ""}">{lead}<div>{body}</div>{chip_row}</div>'
 
 
-def chip_html(citation: Citation) -> str:
+def chip_html(citation: Citation, compact: bool = False) -> str:
+    """`Episode · 15:51`, linking to that second; compact shows the time only, for a narrow table column."""
+    label, tip = (citation.start, citation.label) if compact else (citation.label, citation.title)
     return (
         f'<a class="ld-chip" href="{text(citation_href(citation))}" target="_blank" rel="noopener" '
-        f'title="{text(citation.title)}"><span class="ld-chip-n">{citation.marker}</span>{text(citation.label)}</a>'
+        f'title="{text(tip)}"><span class="ld-chip-n">{citation.marker}</span>{text(label)}</a>'
     )
 
 
@@ -87,13 +94,19 @@ def comparison_html(comparison: Comparison, labels: Labels) -> str:
     head = "".join(f"<th>{text(labels(key))}</th>" for key in keys)
     body = "".join(
         f'<tr><td class="ld-person">{text(r.person)}</td><td>{text(r.position)}</td>'
-        f'<td class="ld-quote">{text(r.quote)}</td><td>{chip_html(r.citation) if r.citation else ""}</td></tr>'
+        f'<td class="ld-quote">{text(r.quote)}</td><td>{_source_cell(r.citation)}</td></tr>'
         for r in comparison.rows
     )
     table = f'<table class="ld-compare"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
     summary_label = labels.prompts.message(comparison.language, "compare_summary_label")
     lead = table + (f'<div class="ld-summary-label">{text(summary_label)}</div>' if comparison.summary else "")
     return answer_html(comparison.summary, [], comparison.refused, lead)
+
+
+def _source_cell(citation: Citation | None) -> str:
+    if citation is None:
+        return ""
+    return f'{chip_html(citation, compact=True)}<div class="ld-cell-episode">{text(citation.episode_title)}</div>'
 
 
 # -- sources panel -------------------------------------------------------------------------
@@ -104,7 +117,8 @@ def sources_html(sources: Sequence[Source], citations: Sequence[Citation], label
     if not sources:
         return f'{heading}<div class="ld-empty">{text(labels("sources_empty"))}</div>'
     markers = {(c.episode_id, c.start_seconds): c.marker for c in citations}
-    cards = "".join(_source_card(s, markers.get((s.episode.id, s.start)), labels) for s in sources)
+    cited_first = sorted(sources, key=lambda s: markers.get((s.episode.id, s.start), len(markers) + 1))
+    cards = "".join(_source_card(s, markers.get((s.episode.id, s.start)), labels) for s in cited_first)
     return f'{heading}<div class="ld-sources">{cards}</div>'
 
 
@@ -114,8 +128,7 @@ def _source_card(source: Source, marker: int | None, labels: Labels) -> str:
     quote_html = f"<blockquote>{text(source.quote)}</blockquote>" if source.quote else ""
     return (
         f'<div class="ld-source{" ld-cited" if marker else ""}">'
-        f'<div class="ld-source-head"><a class="ld-time" href="{text(episode_href(source.episode.id, source.start))}" '
-        f'target="_blank" rel="noopener">{format_timestamp(source.start)}</a>{badge}</div>'
+        f'<div class="ld-source-head">{time_link(source.episode.id, source.start)}{badge}</div>'
         f'<div class="ld-source-title">{text(title)}</div>'
         f'<div class="ld-source-episode">{text(source.episode.title)}</div>'
         f'{quote_html}<p class="ld-excerpt">{text(source.excerpt)}</p></div>'
@@ -135,13 +148,12 @@ def library_html(episodes: Sequence[Episode] | None, labels: Labels) -> str:
 
 
 def _episode_card(episode: Episode, labels: Labels) -> str:
-    meta = " · ".join(text(part) for part in (episode.show, format_timestamp(episode.duration)) if part)
     people = _pills(labels("people"), episode.people)
     tags = _pills(labels("tags"), [f"#{t}" for t in episode.tags])
     chapters = "".join(_chapter_item(episode, c, labels) for c in episode.chapters)
     return (
         f'<details class="ld-episode"><summary><span class="ld-episode-title">{text(episode.title)}</span>'
-        f'<span class="ld-episode-meta">{meta}</span></summary>'
+        f'<span class="ld-episode-meta">{episode_meta(episode)}</span></summary>'
         f'<p class="ld-episode-summary">{text(episode.summary)}</p>{people}{tags}'
         f'<a class="ld-open" href="{text(episode_href(episode.id, 0))}" target="_blank" rel="noopener">'
         f'{text(labels("open_episode"))} ↗</a><ol class="ld-chapters">{chapters}</ol></details>'
@@ -151,11 +163,16 @@ def _episode_card(episode: Episode, labels: Labels) -> str:
 def _chapter_item(episode: Episode, chapter, labels: Labels) -> str:
     quote_html = f"<blockquote>{text(chapter.quote.text)}</blockquote>" if chapter.quote else ""
     return (
-        f'<li><div class="ld-chapter-head"><a class="ld-time" href="{text(episode_href(episode.id, chapter.start))}" '
-        f'target="_blank" rel="noopener">{chapter.timestamp}</a><span class="ld-chapter-title">{text(chapter.title)}</span>'
+        f'<li><div class="ld-chapter-head">{time_link(episode.id, chapter.start)}'
+        f'<span class="ld-chapter-title">{text(chapter.title)}</span>'
         f'<button class="ld-ask" data-episode="{text(episode.id)}" data-start="{chapter.start}">'
-        f'{text(labels("ask_about"))}</button></div><p class="ld-chapter-body">{text(chapter.body)}</p>{quote_html}</li>'
+        f'{text(labels("ask_about"))}</button></div>'
+        f'<p class="ld-chapter-body">{text(chapter.body)}</p>{quote_html}</li>'
     )
+
+
+def episode_meta(episode: Episode) -> str:
+    return " · ".join(text(part) for part in (episode.show, format_timestamp(episode.duration)) if part)
 
 
 def _pills(label: str, values: Sequence[str]) -> str:
@@ -215,10 +232,10 @@ def _episode_body(episode: Episode, labels: Labels) -> str:
         f'{f"<blockquote>{text(c.quote.text)}</blockquote>" if c.quote else ""}</section>'
         for c in episode.chapters
     )
-    people = ", ".join(text(p) for p in episode.people)
+    people = f"<p class='meta'>{text(labels('people'))}: {text(', '.join(episode.people))}</p>"
     return (
-        f"<h1>{text(episode.title)}</h1><p class='meta'>{text(episode.show)} · {format_timestamp(episode.duration)}</p>"
-        f"<p class='meta'>{text(labels('people'))}: {people}</p><p>{text(episode.summary)}</p>{chapters}"
+        f"<h1>{text(episode.title)}</h1><p class='meta'>{episode_meta(episode)}</p>"
+        f"{people if episode.people else ''}<p>{text(episode.summary)}</p>{chapters}"
     )
 
 
@@ -280,13 +297,17 @@ a.ld-chip:hover { background: #e0e7ff; }
   height: 1.25rem; border-radius: 999px; background: #4f46e5; color: white; font-size: .7rem; font-weight: 700; }
 .ld-notice { color: var(--body-text-color-subdued); font-style: italic; }
 .ld-notice.ld-error { color: #b91c1c; font-style: normal; }
-.ld-waiting::before, .ld-searching::before { content: "⏳ "; font-style: normal; }
+.ld-waiting::before, .ld-searching::before { content: ""; display: inline-block; width: .8em; height: .8em;
+  margin-right: .5em; vertical-align: -.1em; border: 2px solid #c7d2fe; border-top-color: #4f46e5;
+  border-radius: 50%; animation: ld-spin .8s linear infinite; }
+@keyframes ld-spin { to { transform: rotate(360deg); } }
 .ld-compare { border-collapse: collapse; width: 100%; margin-bottom: .7rem; font-size: .9rem; }
-.ld-compare th { text-align: left; background: var(--background-fill-secondary); }
+.ld-compare th { text-align: left; background: var(--background-fill-secondary); white-space: nowrap; }
 .ld-compare th, .ld-compare td { border: 1px solid var(--border-color-primary); padding: .4rem .55rem;
   vertical-align: top; }
 .ld-compare .ld-person { font-weight: 700; white-space: nowrap; } .ld-compare .ld-quote { font-style: italic; }
 .ld-summary-label { font-weight: 700; margin-top: .3rem; }
+.ld-cell-episode { font-size: .75rem; color: var(--body-text-color-subdued); margin-top: .25rem; min-width: 8rem; }
 .ld-panel-title { font-weight: 700; font-size: 1rem; margin: .2rem 0 .6rem; }
 .ld-empty { color: var(--body-text-color-subdued); font-size: .9rem; }
 .ld-sources { display: flex; flex-direction: column; gap: .6rem; }
@@ -307,7 +328,8 @@ a.ld-time { font-variant-numeric: tabular-nums; color: #4f46e5; font-weight: 600
 .ld-episode-title { font-weight: 700; font-size: 1.05rem; } .ld-episode-meta { color: var(--body-text-color-subdued); }
 .ld-pills { display: flex; flex-wrap: wrap; gap: .3rem; align-items: center; margin: .3rem 0; }
 .ld-pills-label { font-weight: 600; margin-right: .2rem; font-size: .85rem; }
-.ld-pill { background: var(--background-fill-secondary); border-radius: 999px; padding: .05rem .55rem; font-size: .8rem; }
+.ld-pill { background: var(--background-fill-secondary); border-radius: 999px; padding: .05rem .55rem;
+  font-size: .8rem; }
 .ld-open { font-size: .85rem; color: #4f46e5; }
 .ld-chapters { list-style: none; padding: 0; margin: .6rem 0 0; }
 .ld-chapters li { border-top: 1px solid var(--border-color-primary); padding: .5rem 0; }

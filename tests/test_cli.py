@@ -97,7 +97,8 @@ def test_episodes_json(seeded_env: dict[str, str], laidub: Run):
     assert code == 0
     assert sorted(e["id"] for e in payload["episodes"]) == SEED_IDS
     lecun = next(e for e in payload["episodes"] if e["id"] == LECUN)
-    assert (lecun["title"], lecun["chapters"], lecun["duration"]) == ("Yann LeCun on What Comes After LLMs", 13, "1:21:56")
+    assert (lecun["title"], lecun["chapters"], lecun["duration"]) == ("Yann LeCun on What Comes After LLMs", 13,
+                                                                       "1:21:56")  # fmt: skip
 
 
 def test_people_json(seeded_env: dict[str, str], laidub: Run):

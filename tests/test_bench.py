@@ -1,0 +1,36 @@
+"""`laidub bench` at a tiny size: the report's shape, and that it leaves nothing behind (no timing asserts)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+SEED_PAGE = Path(__file__).parent.parent / "seeds" / "laidub-page.txt"
+INGEST_KEYS = {"chunks", "ingest_s", "first_search_s", "chunks_per_s"}
+CORPUS_KEYS = {"synthetic", "chunks", "episodes", "generate_s", "index_s", "index_chunks_per_s", "memory_build_s",
+               "search_ms", "query_embedding_ms", "peak_rss_mb"}  # fmt: skip
+
+
+def test_bench_reports_seeds_and_a_synthetic_corpus(make_env: Callable, data_dir: Path, tmp_path: Path, laidub):
+    seeds = tmp_path / "seeds"  # the first episode only: the cold ingest embeds everything from scratch
+    seeds.mkdir()
+    page = SEED_PAGE.read_text(encoding="utf-8")
+    (seeds / "page.txt").write_text(page[: page.index("Gemini Co-Lead on World Models")], encoding="utf-8")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = make_env(data_dir, LAIDUB_SEEDS_DIR=str(seeds), TMPDIR=str(temp))
+
+    result = laidub(env, "bench", "--sizes", "200", "--queries", "5", "--json")
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) == {"machine", "seeds", "synthetic", "queries"} and report["queries"] == 5
+    assert set(report["seeds"]) == {"model_load_s", "cold", "warm", "peak_rss_mb"}
+    assert set(report["seeds"]["cold"]) == set(report["seeds"]["warm"]) == INGEST_KEYS
+    assert report["seeds"]["cold"]["chunks"] == report["seeds"]["warm"]["chunks"] > 0
+    [corpus] = report["synthetic"]
+    assert set(corpus) == CORPUS_KEYS
+    assert corpus["synthetic"] is True and corpus["chunks"] >= 200
+    assert set(corpus["search_ms"]) == set(corpus["query_embedding_ms"]) == {"p50", "p95"}
+    assert list(temp.iterdir()) == [] and not data_dir.exists()  # all in a temporary dir, deleted
