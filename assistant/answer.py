@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from assistant.citations import Citation, SupportScorer, verify
 from assistant.config import Settings
 from assistant.context import Source, pack, render_source
+from assistant.errors import QuestionError
 from assistant.followup import Turn, standalone
 from assistant.library import open_library
 from assistant.llm import LLM, Message, open_llm
@@ -32,10 +33,6 @@ from store.retrieve import Filters
 
 NOT_IN_SOURCES = "NOT_IN_SOURCES"
 RETRIEVE_K = 8
-
-
-class QuestionError(ValueError):
-    """The question itself cannot be answered as asked: empty, or over the length limit."""
 
 
 @dataclass

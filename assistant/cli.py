@@ -16,11 +16,12 @@ import click
 
 from assistant import render
 from assistant.config import Settings
+from assistant.errors import LLMError, ModelError
 from assistant.library import open_library
 from store.formats.errors import ParseError
 from store.library import UnknownFilter
 
-USER_ERRORS = (ParseError, UnknownFilter, FileNotFoundError, ValueError)
+USER_ERRORS = (ParseError, UnknownFilter, FileNotFoundError, ValueError, ModelError, LLMError)
 
 
 class UserError(click.ClickException):

@@ -28,6 +28,7 @@ class Settings:
     collection: str = "laidub"
     model_path: str = ""  # any GGUF; empty: the default model from the packages
     fast: bool = False  # the 0.5B model instead of the 1.5B
+    chat_format: str = "auto"  # auto: the GGUF's own template; or chatml, llama-3, a Jinja file
     llm_url: str = ""  # set: an OpenAI-compatible server generates instead
     llm_model: str = ""  # model name sent to that server
     llm_api_key: str = ""
@@ -52,6 +53,7 @@ class Settings:
             collection=env("LAIDUB_COLLECTION", "laidub"),
             model_path=env("LAIDUB_MODEL", ""),
             fast=env("LAIDUB_FAST", "") not in ("", "0", "false"),
+            chat_format=env("LAIDUB_CHAT_FORMAT", "auto"),
             llm_url=env("LAIDUB_LLM_URL", ""),
             llm_model=env("LAIDUB_LLM_MODEL", ""),
             llm_api_key=env("LAIDUB_LLM_API_KEY", ""),

@@ -22,6 +22,7 @@ from llama_cpp import Llama, llama_cpp
 from llama_cpp.llama_chat_format import CHATML_CHAT_TEMPLATE, LLAMA3_INSTRUCT_CHAT_TEMPLATE, Jinja2ChatFormatter
 
 from assistant.config import Settings
+from assistant.errors import LLMError
 from assistant.model import ModelError, Progress, resolve_model
 
 log = logging.getLogger(__name__)
@@ -30,9 +31,6 @@ REPEAT_PENALTY = 1.1  # greedy decoding of a 0.5-1.5B model falls into loops wit
 N_BATCH = 512
 NAMED_TEMPLATES = {"chatml": CHATML_CHAT_TEMPLATE, "llama-3": LLAMA3_INSTRUCT_CHAT_TEMPLATE}
 
-
-class LLMError(Exception):
-    """Generation failed for a reason the user can fix: server unreachable, prompt too long."""
 
 
 @dataclass(frozen=True)
@@ -293,7 +291,7 @@ def open_llm(settings: Settings, progress: Progress | None = None) -> LLM:
         resolve_model(settings, progress),
         n_ctx=settings.n_ctx,
         n_threads=settings.threads,
-        chat_format=getattr(settings, "chat_format", "auto"),  # Settings has no chat_format field yet
+        chat_format=settings.chat_format,
     )
 
 

@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from assistant.config import Settings
+from assistant.errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +29,6 @@ CHUNK = 8 << 20
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
-
-class ModelError(Exception):
-    """The model cannot be found, assembled or loaded; the message says what to do."""
 
 
 @dataclass(frozen=True)
