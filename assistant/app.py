@@ -24,13 +24,13 @@ from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from assistant import ui_render as ui
-from assistant.answer import Answer, Assistant, QuestionError
+from assistant.answer import Answer, Assistant
 from assistant.compare import Comparison, compare_stream, named_people, resolve_people
 from assistant.config import Settings
+from assistant.errors import LLMError, ModelError, QuestionError
 from assistant.followup import Turn
 from assistant.library import open_library
-from assistant.llm import LLMError
-from assistant.model import ModelError, resolve_model
+from assistant.model import resolve_model
 from assistant.prompts import Prompts
 from store.formats.errors import ParseError
 from store.language import detect_language

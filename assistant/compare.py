@@ -34,7 +34,7 @@ from store.people import PeopleIndex, Person
 from store.retrieve import PER_PERSON, Filters, Hit
 
 POSITION_TOKENS = 80  # one or two sentences; the 1.5B model writes ~38 tokens/s
-SUMMARY_TOKENS = 90
+SUMMARY_TOKENS = 70  # one contrasting sentence
 POSITION_CONTEXT_TOKENS = 200  # usually one source with its quote: each position prompt reads ~280 new tokens
 
 _CUE = re.compile(
@@ -249,16 +249,26 @@ def _row(
 
 def _position(assistant: Assistant, person: Person, about: str, sources: list[Source], language: str) -> str:
     """The person's view in a sentence or two, written from their own sources only; '' when they hold none."""
+    # A 1.5B model answers in the sources' language unless told how to begin (measured: English
+    # positions for Chinese questions), so the language instruction names the first words.
+    instruction = assistant.prompts.message(language, "compare_position_in", person=person.name)
     sources_text = "\n\n".join(render_source(s, assistant.prompts) for s in sources)
-    messages = _messages(assistant, "compare_position", language, person=person.name, topic=about, sources=sources_text)
+    messages = _messages(
+        assistant, "compare_position", instruction, person=person.name, topic=about, sources=sources_text
+    )
     raw = assistant.llm.complete(messages, POSITION_TOKENS, stop=["\n\n"])
     return "" if NOT_IN_SOURCES in raw else _clean(raw)
 
 
 def _synthesize(assistant: Assistant, about: str, rows: list[CompareRow], language: str) -> Generator[str, None, str]:
-    """Streams where the people agree and differ, written from their positions only; returns it cleaned."""
+    """Streams how the people's views differ, written from their positions only; returns it cleaned."""
+    # Asked for "where they agree and differ", the model restates both views or invents common ground;
+    # a one-sentence contrast in a given shape is what it does reliably.
+    instruction = assistant.prompts.message(
+        language, "compare_synthesis_in", first=rows[0].person, second=rows[1].person
+    )
     positions = "\n".join(f"- {row.person}: {row.position}" for row in rows)
-    messages = _messages(assistant, "compare_synthesis", language, topic=about, positions=positions)
+    messages = _messages(assistant, "compare_synthesis", instruction, topic=about, positions=positions)
     raw = ""
     for delta in assistant.llm.stream(messages, SUMMARY_TOKENS, stop=["\n\n"]):
         raw += delta
@@ -266,12 +276,10 @@ def _synthesize(assistant: Assistant, about: str, rows: list[CompareRow], langua
     return "" if NOT_IN_SOURCES in raw else _clean(raw)
 
 
-def _messages(assistant: Assistant, prompt: str, language: str, **values: str) -> list[Message]:
+def _messages(assistant: Assistant, prompt: str, language_instruction: str, **values: str) -> list[Message]:
     # The answer prompt's rules (sources only, say who holds a view, NOT_IN_SOURCES) are the compare
     # rules too, and the model keeps that system prompt evaluated, so each call only reads its own part.
-    user = assistant.prompts.fill(
-        prompt, language_instruction=assistant.prompts.message(language, "answer_in"), **values
-    )
+    user = assistant.prompts.fill(prompt, language_instruction=language_instruction, **values)
     return [Message("system", assistant.prompts.fill("answer_system")), Message("user", user)]
 
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import VENV_BIN
 from gradio_client import Client, handle_file
 from gradio_client.utils import Status
 
 from assistant.config import REPO
-from conftest import VENV_BIN
 from store.episode import format_timestamp
 from store.formats import load_file
 

@@ -15,7 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import VENV_BIN
 from fastapi.testclient import TestClient
+from test_compare import ScriptedLLM
 
 from assistant import ui_render as ui
 from assistant.answer import Assistant
@@ -24,13 +26,11 @@ from assistant.citations import Citation
 from assistant.config import REPO, Settings
 from assistant.context import Source
 from assistant.prompts import Prompts
-from conftest import VENV_BIN
 from store.chunks import Chunk
 from store.episode import Episode
 from store.formats.errors import ParseError
 from store.library import Library
 from store.retrieve import Hit
-from test_compare import ScriptedLLM
 
 SCRIPT = "<script>alert(1)</script>"
 LINK = "[x](javascript:alert(1))"

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from test_app_api import BAD_EPISODE, CHINESE, ENGLISH, GEMINI, LECUN, SEED_EPISODES, running_app
 
 from store.episode import format_timestamp
-from test_app_api import BAD_EPISODE, CHINESE, ENGLISH, GEMINI, LECUN, SEED_EPISODES, running_app
 
 pytestmark = pytest.mark.browser
 
@@ -219,15 +219,15 @@ def test_ask_about_a_chapter_fills_the_chat(session: Session):
     title = chapter.locator(".ld-chapter-title").inner_text()
     shot(page, "library")
     chapter.locator(".ld-ask").click()
-    assert page.get_by_role("tab", name="Ask").get_attribute("aria-selected") == "true"
-    assert title in page.input_value("#question textarea")
+    expect(page.get_by_role("tab", name="Ask")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#question textarea")).to_have_value(re.compile(re.escape(title)))
     page.fill("#question textarea", "")
 
 
 def test_an_example_question_fills_the_chat(session: Session):
     page = session.page
     page.locator("#examples").get_by_text("杨立昆为什么离开Meta？").click()
-    assert page.input_value("#question textarea") == "杨立昆为什么离开Meta？"
+    expect(page.locator("#question textarea")).to_have_value("杨立昆为什么离开Meta？")
     page.fill("#question textarea", "")
 
 
