@@ -31,7 +31,6 @@ from store.language import detect_language
 from store.library import Library
 from store.retrieve import Filters
 
-NOT_IN_SOURCES = "NOT_IN_SOURCES"
 RETRIEVE_K = 8
 
 
@@ -104,11 +103,10 @@ class Assistant:
             if not raw:
                 timings["first_token"] = _ms(started)
             raw += delta
-            if not NOT_IN_SOURCES.startswith(raw.strip()[: len(NOT_IN_SOURCES)]):
-                yield delta
+            yield delta
         text, citations = verify(raw, sources, SupportScorer(sources, self.library.index.embedder))
-        if NOT_IN_SOURCES in raw or not citations:
-            text, citations = self.prompts.message(language, "refusal"), []
+        if not citations:  # nothing the model said is supported by a source: a refusal, decided here
+            text = self.prompts.message(language, "refusal")
         answer.text, answer.citations, answer.sources = text, citations, sources
         answer.refused = not citations
         timings["total"] = _ms(started)

@@ -18,11 +18,13 @@ import numpy as np
 
 from assistant.context import Source, sentences
 from store.episode import format_timestamp
+from store.language import detect_language
 from store.lexical import tokenize
 
 MARKER = re.compile(r"\s*[\[【]\s*(\d+(?:\s*[,，、;]\s*\d+)*)\s*[\]】]")
 MARGIN = 0.02  # a cited source this close to the best supporter still counts as support
 FLOOR = 0.80  # e5 query-passage cosine below which a sentence is not about the source at all
+CROSS_LINGUAL_FLOOR = 0.78  # e5 scores a Chinese sentence against an English source lower
 OVERLAP = 0.5  # share of a sentence's words found in a source that counts as support by itself
 _CLOSING = "。！？.!?"
 
@@ -101,9 +103,11 @@ def _supported(sentence: str, claimed: list[int], sources: list[Source], scorer:
     similarity, overlap = scorer.scores(sentence)
     best = float(similarity.max())
     numbers = [s.number for s in sources]
+    language = detect_language(sentence)
 
     def supports(i: int) -> bool:
-        return similarity[i] >= FLOOR and (similarity[i] >= best - MARGIN or overlap[i] >= OVERLAP)
+        floor = FLOOR if sources[i].hit.chunk.language == language else CROSS_LINGUAL_FLOOR
+        return similarity[i] >= floor and (similarity[i] >= best - MARGIN or overlap[i] >= OVERLAP)
 
     kept = [n for n in dict.fromkeys(claimed) if n in numbers and supports(numbers.index(n))]
     if kept:

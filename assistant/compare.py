@@ -24,7 +24,7 @@ import jieba
 import jieba.posseg
 import numpy as np
 
-from assistant.answer import NOT_IN_SOURCES, Answer, Assistant, _ms
+from assistant.answer import Answer, Assistant, _ms
 from assistant.citations import MARKER, Citation, SupportScorer, citation_for
 from assistant.context import Source, pack, render_source
 from assistant.llm import Message
@@ -33,6 +33,7 @@ from store.lexical import tokenize
 from store.people import PeopleIndex, Person
 from store.retrieve import PER_PERSON, Filters, Hit
 
+NOT_IN_SOURCES = "NOT_IN_SOURCES"  # what prompts/compare_position.md asks for when a person has no view
 POSITION_TOKENS = 80  # one or two sentences; the 1.5B model writes ~38 tokens/s
 SUMMARY_TOKENS = 70  # one contrasting sentence
 POSITION_CONTEXT_TOKENS = 200  # usually one source with its quote: each position prompt reads ~280 new tokens
