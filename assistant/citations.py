@@ -106,7 +106,9 @@ def _supported(sentence: str, claimed: list[int], sources: list[Source], scorer:
     language = detect_language(sentence)
 
     def supports(i: int) -> bool:
-        floor = FLOOR if sources[i].hit.chunk.language == language else CROSS_LINGUAL_FLOOR
+        chapter = sources[i].chapter
+        source_language = chapter.language if chapter else sources[i].hit.chunk.language
+        floor = FLOOR if source_language == language else CROSS_LINGUAL_FLOOR
         return similarity[i] >= floor and (similarity[i] >= best - MARGIN or overlap[i] >= OVERLAP)
 
     kept = [n for n in dict.fromkeys(claimed) if n in numbers and supports(numbers.index(n))]
