@@ -11,7 +11,8 @@ cache are never touched.
   sentences (so BM25 sees real vocabulary) and whose vectors are noisy copies of seed chunks'
   dense and latent vectors, pre-seeded into the embedding cache and indexed through the real
   `Index.upsert_episode`. Relevance on it is meaningless; only speed and memory are measured.
-  Searches embed every query afresh (the query caches are cleared), as a new question would.
+  Searches embed every query afresh (the query caches are cleared), as a new question would;
+  one English and one Chinese search before them load what is loaded once per process.
 - Peak RSS, sampled while each phase runs.
 """
 
@@ -24,6 +25,7 @@ import re
 import tempfile
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -141,6 +143,8 @@ def _bench_synthetic(pool: SeedPool, size: int, queries: int, root: Path, progre
         memory_build_s = _since(start)
 
         progress(f"{size} synthetic chunks: {queries} searches")
+        for question in (QUESTIONS[0], QUESTIONS[-1]):  # untimed: loads the HNSW index and the zh dictionary once
+            retriever.search(question)
         asked = [QUESTIONS[n % len(QUESTIONS)] for n in range(queries)]
         embed_ms = [_fresh_ms(lambda q=q: (index.embedder.query(q), index.embedder.latent_query(q))) for q in asked]
         search_ms = [_fresh_ms(partial(retriever.search, q, k=8)) for q in asked]
@@ -158,7 +162,7 @@ class SeedPool:
     episodes: list[Episode]
     alias_files: list[Path]
     titles: list[str]
-    sentences: dict[str, list[str]]  # by language
+    sentences: dict[str, list[str]]  # by language, only the languages the seeds have
     vectors: dict[str, list[tuple[np.ndarray, np.ndarray]]]  # by language: (dense, packed latent)
 
     @classmethod
@@ -166,13 +170,18 @@ class SeedPool:
         chunks = library.index.all_chunks()
         texts = [c.embed_text for c in chunks]
         pairs = zip(library.index.embedder.passages(texts), library.index.embedder.latent(texts))
-        sentences: dict[str, list[str]] = {"en": [], "zh": []}
-        vectors: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"en": [], "zh": []}
+        sentences: dict[str, list[str]] = defaultdict(list)
+        vectors: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
         for chunk, pair in zip(chunks, pairs):
             sentences[chunk.language] += [s for s in SENTENCE.split(chunk.text) if len(s) > 8]
             vectors[chunk.language].append(pair)
         titles = sorted({c.title for c in chunks if c.kind == "chapter"})
-        return cls(library.episodes(), library.alias_files, titles, sentences, vectors)
+        return cls(library.episodes(), library.alias_files, titles, {k: v for k, v in sentences.items() if v},
+                   dict(vectors))  # fmt: skip
+
+    @property
+    def languages(self) -> list[str]:
+        return sorted(self.sentences)
 
     def corpus(self, size: int, cache: PassageCache) -> list[Episode]:
         """Episodes holding about `size` chunks, their vectors written to `cache`."""
@@ -187,7 +196,7 @@ class SeedPool:
     def episode(self, number: int, segments: int) -> Episode:
         """Synthetic episode `number`, the same whatever the corpus size."""
         rng = np.random.default_rng([RNG_SEED, number])
-        language = ("en", "zh")[rng.integers(2)]
+        language = self.languages[rng.integers(len(self.languages))]
         template = self.episodes[rng.integers(len(self.episodes))]
         starts = [0, *sorted(rng.choice(np.arange(1, EPISODE_SECONDS // 10), CHAPTERS - 1, replace=False) * 10)]
         chapters = [
@@ -214,7 +223,7 @@ class SeedPool:
         texts = [(c.embed_text, c.language) for c in chunks] + [(f"{episode.title}\n{episode.summary}", "en")]
         entries: dict[str, np.ndarray] = {}
         for text, language in texts:
-            pool = self.vectors[language] or self.vectors["en"]
+            pool = self.vectors.get(language) or self.vectors[self.languages[0]]  # a quote may detect otherwise
             dense, latent = pool[rng.integers(len(pool))]
             noisy = dense + rng.normal(0, DENSE_NOISE, dense.shape)
             indices, values = unpack(latent)

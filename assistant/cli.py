@@ -224,16 +224,27 @@ def evaluate(path, retrieval_only, fast, as_json):
 @cli.command()
 @click.option("--sizes", default="1000,10000,100000", show_default=True, help="Synthetic corpus sizes, in chunks.")
 @click.option("--queries", default=50, show_default=True, type=click.IntRange(min=1), help="Searches timed per size.")
+@click.option("--answers/--no-answers", default=True, show_default=True,
+              help="Also time answering with the model (first token, total, prefix reuse, raw llama-cpp-python).")
+@click.option("--questions", type=click.Path(exists=True, path_type=Path), help="JSONL of questions for --answers.")
+@click.option("--fast", is_flag=True, default=None, help="Use the small 0.5B model.")
 @command
-def bench(sizes, queries, as_json):
-    """Time ingest, indexing and search on the seeds and on synthetic corpora (temporary; nothing is kept)."""
-    from assistant.bench import bench_text, parse_sizes, run_bench
+def bench(sizes, queries, answers, questions, fast, as_json):
+    """Time ingest, indexing and search (synthetic corpora, temporary) and answering with the model."""
+    from assistant.bench import QUESTIONS, bench_text, parse_sizes, run_bench
 
     def progress(step: str) -> None:  # the bench takes minutes: say what it is doing
         click.echo(f"bench: {step}", err=True)
 
-    report = run_bench(Settings.from_env(), parse_sizes(sizes), queries, progress)
-    emit(as_json, report, bench_text(report))
+    settings = Settings.from_env(fast=fast)
+    report = run_bench(settings, parse_sizes(sizes), queries, progress)
+    if answers:
+        from assistant.answer import Assistant
+        from assistant.bench_answers import bench_answers, load_questions
+
+        assistant = Assistant(settings)
+        report["answers"] = bench_answers(assistant, load_questions(questions, QUESTIONS), progress)
+    emit(as_json, report, bench_text(report) + (f"\n{json.dumps(report['answers'], indent=2)}" if answers else ""))
 
 
 def main():

@@ -25,13 +25,15 @@ import jieba.posseg
 import numpy as np
 
 from assistant.answer import Answer, Assistant, _ms
-from assistant.citations import MARKER, Citation, SupportScorer, citation_for
-from assistant.context import Source, pack, render_source
+from assistant.citations import MARGIN, MARKER, Citation, SupportScorer, citation_for
+from assistant.context import Source, pack, render_source, sentences
 from assistant.llm import Message
+from assistant.refusal import covered
 from store.language import has_cjk
 from store.lexical import tokenize
+from store.library import Library
 from store.people import PeopleIndex, Person
-from store.retrieve import PER_PERSON, Filters, Hit
+from store.retrieve import PER_PERSON, Filters
 
 NOT_IN_SOURCES = "NOT_IN_SOURCES"  # what prompts/compare_position.md asks for when a person has no view
 POSITION_TOKENS = 80  # one or two sentences; the 1.5B model writes ~38 tokens/s
@@ -127,11 +129,15 @@ def _unknown_names(text: str, known: list[Person]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _mask(text: str, known: list[Person]) -> str:
+def _mask(text: str, known: Sequence[Person], mask: str = _MASK) -> str:
     for key in sorted({k for p in known for k in [p.name, *p.aliases]}, key=len, reverse=True):
-        pattern = re.escape(key) if has_cjk(key) else rf"(?<!\w){re.escape(key)}(?!\w)"
-        text = re.sub(pattern, _MASK, text, flags=re.IGNORECASE)
+        text = re.sub(_name_pattern(key), mask, text, flags=re.IGNORECASE)
     return text
+
+
+def _name_pattern(key: str) -> str:
+    # Latin letters, not \w, bound a name: in "LeCun强调" the Chinese character is \w but ends the name.
+    return re.escape(key) if has_cjk(key) else rf"(?<![A-Za-z0-9]){re.escape(key)}(?![A-Za-z0-9])"
 
 
 def _name_items(text: str) -> list[tuple[str, bool]]:
@@ -194,7 +200,8 @@ def compare_stream(
     label = f"\n**{prompts.message(language, 'compare_summary_label')}**\n"
     if len(viewed) >= 2:
         yield label
-        result.summary = yield from _synthesize(assistant, about, viewed, language)
+        summary = yield from _synthesize(assistant, about, viewed, language)
+        result.summary = summary if _faithful(summary, viewed, assistant.library) else ""
     elif viewed:
         result.summary = prompts.message(language, "compare_one_view", person=viewed[0].person)
         yield label + result.summary
@@ -211,21 +218,13 @@ def _sources(assistant: Assistant, person: Person, topic: str, filters: Filters 
     scope = dataclasses.replace(filters or Filters(), people=[person.name])
     hits = assistant.library.search(topic or person.name, k=PER_PERSON, filters=scope)
     # The people filter already keeps other people's chapters out; checking again here makes the
-    # attribution guarantee independent of how the retriever treats filters.
-    hits = [hit for hit in hits if person.name in hit.chunk.people and _on_topic(hit, topic)]
+    # attribution guarantee independent of how the retriever treats filters. A chapter must also speak
+    # to the topic (the term-coverage test that decides refusals): without it, a person who never
+    # discusses the topic would get a view made up from whatever chapters mention them.
+    hits = [hit for hit in hits if person.name in hit.chunk.people and covered(topic, [hit], assistant.library)]
     focus = f"{person.name} {topic}"  # pack keeps the sentences about this person and topic
     count_tokens = assistant.llm.count_tokens
     return pack(focus, hits, assistant.library, assistant.prompts, count_tokens, POSITION_CONTEXT_TOKENS, PER_PERSON)
-
-
-def _on_topic(hit: Hit, topic: str) -> bool:
-    """A chapter speaks to the topic when it shares a word with it (or with a Chinese word's English gloss).
-
-    e5 similarity cannot decide this: measured on these episodes, a person's chapters score 0.78-0.84
-    against topics they never discuss and 0.78-0.88 against ones they do. With no topic words ("Compare
-    Hinton and Andrew Ng") any chapter about the person will do.
-    """
-    return hit.lexical > 0 or not tokenize(topic)
 
 
 def _row(
@@ -253,12 +252,36 @@ def _position(assistant: Assistant, person: Person, about: str, sources: list[So
     # A 1.5B model answers in the sources' language unless told how to begin (measured: English
     # positions for Chinese questions), so the language instruction names the first words.
     instruction = assistant.prompts.message(language, "compare_position_in", person=person.name)
-    sources_text = "\n\n".join(render_source(s, assistant.prompts) for s in sources)
+    index = assistant.library.people
+    sources_text = "\n\n".join(render_source(_about_person(s, person, index), assistant.prompts) for s in sources)
     messages = _messages(
         assistant, "compare_position", instruction, person=person.name, topic=about, sources=sources_text
     )
     raw = assistant.llm.complete(messages, POSITION_TOKENS, stop=["\n\n"])
     return "" if NOT_IN_SOURCES in raw else _clean(raw)
+
+
+def _about_person(source: Source, person: Person, index: PeopleIndex) -> Source:
+    """The source cut down to what it says about this person, when its chapter also reports other people.
+
+    A chapter about several people (Mallaby on Demis and on Silver) is where the model swaps views
+    (measured: Silver's view of human data came out as Demis's). So it sees only the sentences that
+    name the person and the ones that carry on about them ("He ..."), and no quote that names only others.
+    """
+    if source.chapter is None:
+        return source
+    kept, about, shared = [], None, False
+    for sentence in sentences(source.chapter.body):
+        about = {p.name for p in index.mentioned_in(sentence)} or about
+        if about and person.name not in about:
+            shared = True
+        else:
+            kept.append(sentence)
+    if not shared:
+        return source
+    quoted = {p.name for p in index.mentioned_in(source.quote)}
+    quote = source.quote if not quoted or person.name in quoted else ""
+    return dataclasses.replace(source, excerpt=" ".join(kept), quote=quote)
 
 
 def _synthesize(assistant: Assistant, about: str, rows: list[CompareRow], language: str) -> Generator[str, None, str]:
@@ -277,9 +300,35 @@ def _synthesize(assistant: Assistant, about: str, rows: list[CompareRow], langua
     return "" if NOT_IN_SOURCES in raw else _clean(raw)
 
 
+def _faithful(summary: str, rows: list[CompareRow], library: Library) -> bool:
+    """Whether every part of the synthesis that names someone is closest to that person's own position.
+
+    The synthesis is free text, so it can still swap views (measured: LeCun was given Demis's position);
+    one that does is dropped, leaving the table. Names are taken out before comparing, since each
+    position opens with its person's name.
+    """
+    index, embedder = library.people, library.index.embedder
+    people = [index.resolve(row.person) or Person(row.person) for row in rows]
+    spans = sorted(
+        (m.start(), n)
+        for n, p in enumerate(people)
+        for key in [p.name, *p.aliases]
+        for m in re.finditer(_name_pattern(key), summary, flags=re.IGNORECASE)
+    )
+    spans = [span for i, span in enumerate(spans) if i == 0 or span[1] != spans[i - 1][1]]  # "Yann LeCun" = 1 mention
+    vectors = embedder.passages([_mask(row.position, people, " ") for row in rows])
+    ends = [start for start, _ in spans[1:]] + [len(summary)]
+    for (start, owner), end in zip(spans, ends, strict=False):  # no spans: nobody named, nothing to check
+        part = _mask(summary[start:end], people, " ")
+        scores = vectors @ embedder.query(part)
+        if tokenize(part) and scores[owner] < scores.max() - MARGIN:
+            return False
+    return True
+
+
 def _messages(assistant: Assistant, prompt: str, language_instruction: str, **values: str) -> list[Message]:
-    # The answer prompt's rules (sources only, say who holds a view, NOT_IN_SOURCES) are the compare
-    # rules too, and the model keeps that system prompt evaluated, so each call only reads its own part.
+    # The answer prompt's rules (sources only, say who holds a view) are the compare rules too, and the
+    # model keeps that system prompt evaluated, so each call only reads its own part.
     user = assistant.prompts.fill(prompt, language_instruction=language_instruction, **values)
     return [Message("system", assistant.prompts.fill("answer_system")), Message("user", user)]
 

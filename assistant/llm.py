@@ -111,6 +111,7 @@ class LocalLLM(LLM):
                 f"complete GGUF of an architecture llama.cpp supports."
             ) from e
         self.load_seconds = time.monotonic() - started
+        self.model_path = model_path
         self.name = model_path.stem
         self.n_ctx = self._llama.n_ctx()
         self.reuse_prefix = reuse_prefix  # False: evaluate every prompt in full (the benchmark's baseline)
@@ -152,6 +153,10 @@ class LocalLLM(LLM):
 
     def count_messages(self, messages: Sequence[Message]) -> int:
         return len(self._prompt_tokens(messages))
+
+    def prompt_tokens(self, messages: Sequence[Message]) -> list[int]:
+        """The exact tokens a chat prompt becomes, for comparing against raw llama-cpp-python."""
+        return self._prompt_tokens(messages)
 
     def warm(self, prefix_messages: Sequence[Message]) -> None:
         """Evaluate the shared prefix once and keep its KV state, to put back after other prompts displace it."""

@@ -14,8 +14,16 @@ from pathlib import Path
 import pytest
 
 from assistant import render
-from assistant.answer import NOT_IN_SOURCES, Assistant
-from assistant.compare import Comparison, compare, detect_comparison, named_people, resolve_people, topic_of
+from assistant.answer import Assistant
+from assistant.compare import (
+    NOT_IN_SOURCES,
+    Comparison,
+    compare,
+    detect_comparison,
+    named_people,
+    resolve_people,
+    topic_of,
+)
 from assistant.config import REPO, Settings
 from assistant.llm import LLM, Message
 from store.language import detect_language
@@ -27,18 +35,18 @@ BIOGRAPHER_EPISODE = "A Conversation With Demis Hassabis' Biographer"
 
 
 class ScriptedLLM(LLM):
-    """Answers every prompt with `reply` and records what it was shown."""
+    """Gives the scripted replies in turn (the last one from then on) and records each prompt it was shown."""
 
     name = "scripted"
     n_ctx = 4096
 
-    def __init__(self, reply: str = "They see it from their own sources [1]."):
-        self.reply = reply
+    def __init__(self, *replies: str):
+        self.replies = replies or ("They see it from their own sources [1].",)
         self.prompts: list[str] = []
 
     def stream(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] | None = None) -> Iterator[str]:
         self.prompts.append(messages[-1].content)
-        yield from re.findall(r"\S+\s*", self.reply)
+        yield from re.findall(r"\S+\s*", self.replies[min(len(self.prompts), len(self.replies)) - 1])
 
     def count_tokens(self, text: str) -> int:
         return len(text) // 3
@@ -54,8 +62,8 @@ def library(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Librar
     return lib
 
 
-def scripted(library: Library, reply: str = "They see it from their own sources [1].") -> Assistant:
-    return Assistant(Settings.from_env(), library=library, llm=ScriptedLLM(reply))
+def scripted(library: Library, *replies: str) -> Assistant:
+    return Assistant(Settings.from_env(), library=library, llm=ScriptedLLM(*replies))
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +171,16 @@ def test_a_model_naming_the_wrong_person_cannot_move_a_citation(library: Library
     assert result.rows[0].citation.episode_title == LECUN_EPISODE
 
 
+def test_a_chapter_about_several_people_shows_each_only_their_sentences(library: Library):
+    # Mallaby's chapter on Silver also gives Demis's view; the measured swap gave Silver's view to Demis.
+    assistant = scripted(library)
+    compare(assistant, "learning from human data", resolve_people(["Demis", "David Silver"], library.people), "en")
+    demis_prompt, silver_prompt, _ = assistant.llm.prompts
+    assert "Demis told Mallaby" in demis_prompt and "absolutist" not in demis_prompt
+    assert "very very hard over" not in demis_prompt  # the pull quote is about David
+    assert "absolutist" in silver_prompt and "Demis told Mallaby" not in silver_prompt
+
+
 def test_every_row_cites_a_chapter_about_its_person(library: Library, about: dict):
     named = [p for p in library.people.people if p.roles]
     assistant = scripted(library)
@@ -205,6 +223,19 @@ def test_a_model_finding_no_view_is_believed(library: Library):
     result = compare(assistant, "world models", resolve_people(["LeCun", "Oriol"], library.people), "en")
     assert all(row.citation is None for row in result.rows)
     assert result.refused and result.citations == [] and result.summary == ""
+
+
+@pytest.mark.parametrize("swapped", [False, True])
+def test_a_synthesis_that_swaps_views_is_dropped(library: Library, swapped: bool):
+    lecun = "Yann LeCun says a world model predicts the consequences of an agent's actions [1]."
+    oriol = "Oriol Vinyals says a world model is a renderer you change with language [1]."
+    views = ["predicts consequences", "is a renderer changed by language"]
+    first, second = reversed(views) if swapped else views
+    summary = f"Yann LeCun stresses that a world model {first}, while Oriol Vinyals says it {second}."
+    assistant = scripted(library, lecun, oriol, summary)
+    result = compare(assistant, "world models", resolve_people(["LeCun", "Oriol"], library.people), "en")
+    assert result.summary == ("" if swapped else summary)
+    assert [row.position for row in result.rows] == [lecun[:-5] + ".", oriol[:-5] + "."]
 
 
 def test_rows_citing_one_chapter_share_a_marker(library: Library):
