@@ -2,10 +2,12 @@
 
 Asked to compare from a mixed pile of sources, a small model gives one person's view to another
 (measured: Oriol's definition of a world model came out as LeCun's). So sources never mix: each
-person's chapters are retrieved with a people filter and kept only if they are about that person,
-each position is written from that person's sources alone, and the synthesis reads only the
-finished positions. A row's citation is built from its own person's source, so whatever the model
-writes, it can only point at a chapter about that person.
+person's chapters are retrieved with a people filter and kept only if they are about that person
+and speak to the topic; where a chapter reports several people, the model sees only the sentences
+about this one; each position is written from that person's sources alone; the synthesis reads only
+the finished positions and is dropped if it gives a view to the wrong person. A row's citation is
+built from its own person's source, so whatever the model writes, it can only point at a chapter
+about that person.
 
 A comparison question has a comparison word ("differ", "vs", "区别", "有什么不同"...) and names at
 least two people. A name the library does not know ("Andrew Ng") counts when it is joined to a
@@ -47,9 +49,8 @@ _CUE = re.compile(
 _JOINERS = {"and", "&", "vs", "versus", "or", "with", ",", "和", "与", "跟", "同", "及", "、", "，"}
 # Words that frame a comparison rather than say what it is about; what is left is the topic.
 _FRAMING = _JOINERS | set(
-    "how what whats where which why who when do does did can could would is are the their they of on about regarding "
-    "over between "
-    "view views opinion opinions position positions stance stances think thinks see sees stand "
+    "how what whats where which why who when do does did can could would is are the their they of on about "
+    "regarding over between view views opinion opinions position positions stance stances think thinks see sees stand "
     "在 对 关于 上 方面 之间 的 观点 看法 立场 态度 见解 想法 怎么 怎样 如何 看待 怎么看 有 有何 有什么 什么 "
     "哪些 吗 呢 是 各自 他们 两人 二人 一下".split()
 )
