@@ -206,7 +206,7 @@ def compare(topic, people, lang, episodes, fast, as_json):
 @command
 def evaluate(path, retrieval_only, fast, as_json):
     """Score retrieval (recall@5, MRR by language) and answers on a JSONL question set."""
-    from assistant.evaluate import answer_metrics, load_cases, retrieval_metrics
+    from assistant.evaluate import answer_metrics, compare_metrics, load_cases, retrieval_metrics
 
     settings = Settings.from_env(fast=fast)
     library = open_library(settings)
@@ -217,6 +217,7 @@ def evaluate(path, retrieval_only, fast, as_json):
 
         assistant = Assistant(settings, library)
         report["answers"] = answer_metrics(assistant, cases)
+        report["compare"] = compare_metrics(assistant, cases)
         report["model"] = assistant.llm.name
     emit(as_json, report, json.dumps(report, ensure_ascii=False, indent=2))
 
