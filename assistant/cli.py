@@ -165,7 +165,7 @@ def serve(host, port, auth, fast, as_json):
     serve_app(Settings.from_env(host=host, port=port, auth=auth, fast=fast))
 
 
-@cli.command()
+@cli.command(name="compare")
 @click.argument("topic")
 @click.option("--person", "--guest", "people", multiple=True,
               help="Someone to compare (name or alias, e.g. LeCun or 杨立昆). Repeat; default: the people TOPIC names.")
@@ -174,10 +174,10 @@ def serve(host, port, auth, fast, as_json):
 @click.option("--episode", "episodes", multiple=True, help="Only this episode (id or title). Repeatable.")
 @click.option("--fast", is_flag=True, default=None, help="Use the small 0.5B model.")
 @command
-def compare(topic, people, lang, episodes, fast, as_json):
+def compare_views(topic, people, lang, episodes, fast, as_json):
     """Compare people's views on TOPIC: each one's cited position, then where they agree and differ."""
     from assistant.answer import Assistant
-    from assistant.compare import compare_stream, named_people, resolve_people
+    from assistant.compare import compare, named_people, resolve_people
     from store.language import detect_language
 
     assistant = Assistant(Settings.from_env(fast=fast))
@@ -187,16 +187,8 @@ def compare(topic, people, lang, episodes, fast, as_json):
     if len(persons) < 2:
         raise UserError('name at least two people, e.g. laidub compare "world models" --person LeCun --person Oriol')
     language = lang if lang in ("en", "zh") else detect_language(topic)
-    parts = compare_stream(assistant, topic, persons, language, assistant.library.filters(episodes))
-    if as_json:
-        *_, result = parts
-        click.echo(json.dumps(render.compare_json(result), ensure_ascii=False))
-        return
-    for part in parts:
-        if isinstance(part, str):
-            click.echo(part, nl=False)
-        else:
-            click.echo("\n\n" + render.answer_text(part))
+    result = compare(assistant, topic, persons, language, assistant.library.filters(episodes))
+    emit(as_json, render.compare_json(result), render.answer_text(result))
 
 
 @cli.command(name="eval")

@@ -72,7 +72,7 @@ def compare_json(answer: Comparison) -> dict:
 
 
 def compare_row_json(row: CompareRow) -> dict:
-    # "guest" is the DESIGN.md contract's name for the column; "person" says what it holds (hosts and people talked about too).
+    # "guest" is the contract's name for the column (DESIGN.md); "person" says what it holds: anyone talked about.
     return {
         "guest": row.person, "person": row.person, "episode_title": row.episode_title, "position": row.position,
         "quote": row.quote, "citation": citation_json(row.citation) if row.citation else None,
