@@ -48,7 +48,7 @@ def data_dir(tmp_path: Path) -> Path:
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `chroma run` process for the session; yields its URL."""
     path = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (path / "server.log").open("wb")
     command = [str(VENV_BIN / "chroma"), "run", "--path", str(path / "db"), "--port", str(port), "--host", "127.0.0.1"]
@@ -57,12 +57,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _wait_for_heartbeat(url, process, path / "server.log")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
 
 
@@ -117,10 +112,20 @@ def laidub() -> Callable[..., subprocess.CompletedProcess[str]]:
     return run
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a server the tests started; kill it if it does not exit in time."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_for_heartbeat(url: str, process: subprocess.Popen, log: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import free_port, stop
 
 from assistant.config import Settings
 from assistant.llm import LLMError, LocalLLM, Message, OpenAICompatLLM, open_llm
@@ -115,12 +115,6 @@ def test_a_truncated_gguf_fails_to_load_with_advice(tmp_path: Path, fast_model: 
         LocalLLM(broken)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server_url(fast_model: Path, tmp_path_factory: pytest.TempPathFactory):
     port = free_port()
@@ -139,12 +133,7 @@ def server_url(fast_model: Path, tmp_path_factory: pytest.TempPathFactory):
             time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def _serving(url: str) -> bool:
