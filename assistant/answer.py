@@ -87,12 +87,12 @@ class Assistant:
             yield from compare_stream(self, query, people, language, filters)
             return
         hits = self.library.search(query, k=RETRIEVE_K, filters=filters)
-        timings = {"retrieve": _ms(started)}
+        timings = {"retrieve": ms_since(started)}
         answer = Answer(question, language, "", refused=True, model=self._model_name(), standalone_question=query,
                         timings_ms=timings)
         if not covered(query, hits, self.library):
             answer.text = self.prompts.message(language, "refusal")
-            timings["total"] = _ms(started)
+            timings["total"] = ms_since(started)
             yield answer
             return
 
@@ -101,7 +101,7 @@ class Assistant:
         raw = ""
         for delta in self.llm.stream(messages, self.settings.max_answer_tokens, stop=["\nSources:", "\nQuestion:"]):
             if not raw:
-                timings["first_token"] = _ms(started)
+                timings["first_token"] = ms_since(started)
             raw += delta
             yield delta
         text, citations = verify(raw, sources, SupportScorer(sources, self.library.index.embedder))
@@ -109,7 +109,7 @@ class Assistant:
             text = self.prompts.message(language, "refusal")
         answer.text, answer.citations, answer.sources = text, citations, sources
         answer.refused = not citations
-        timings["total"] = _ms(started)
+        timings["total"] = ms_since(started)
         yield answer
 
     def check(self, question: str) -> str:
@@ -149,5 +149,5 @@ def _final(parts: Iterator[str | Answer]) -> Answer:
     return answer
 
 
-def _ms(started: float) -> float:
+def ms_since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)

@@ -25,7 +25,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from assistant import ui_render as ui
 from assistant.answer import Answer, Assistant
-from assistant.compare import Comparison, compare_stream, named_people, resolve_people
+from assistant.compare import Comparison, compare_stream, people_to_compare
 from assistant.config import Settings
 from assistant.errors import LLMError, ModelError, QuestionError
 from assistant.followup import Turn
@@ -321,7 +321,7 @@ class App:
             return assistant.stream(question, answer_lang, library.filters(episodes or (), people or ()), turns)
         # Compare mode: the People filter says whom to compare (else the question does), not what to search.
         question = assistant.check(question)
-        chosen = resolve_people(people, library.people) if people else named_people(question, library.people)
+        chosen = people_to_compare(question, people or (), library.people)
         if len(chosen) < 2:
             raise QuestionError(labels("compare_needs_people"))
         language = answer_lang if answer_lang in ("en", "zh") else detect_language(question)

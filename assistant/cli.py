@@ -177,13 +177,12 @@ def serve(host, port, auth, fast, as_json):
 def compare_views(topic, people, lang, episodes, fast, as_json):
     """Compare people's views on TOPIC: each one's cited position, then where they agree and differ."""
     from assistant.answer import Assistant
-    from assistant.compare import compare, named_people, resolve_people
+    from assistant.compare import compare, people_to_compare
     from store.language import detect_language
 
     assistant = Assistant(Settings.from_env(fast=fast))
     topic = assistant.check(topic)
-    index = assistant.library.people
-    persons = resolve_people(people, index) if people else named_people(topic, index)
+    persons = people_to_compare(topic, people, assistant.library.people)
     if len(persons) < 2:
         raise UserError('name at least two people, e.g. laidub compare "world models" --person LeCun --person Oriol')
     language = lang if lang in ("en", "zh") else detect_language(topic)

@@ -7,7 +7,9 @@ and speak to the topic; where a chapter reports several people, the model sees o
 about this one; each position is written from that person's sources alone; the synthesis reads only
 the finished positions and is dropped if it gives a view to the wrong person. A row's citation is
 built from its own person's source, so whatever the model writes, it can only point at a chapter
-about that person.
+about that person. Whether a person has a view at all is decided here, in code (their chapters
+must speak to the topic), never by the model: offered a "not in the sources" answer, the 0.5B
+model gave it for chapters that do hold a view.
 
 A comparison question has a comparison word ("differ", "vs", "区别", "有什么不同"...) and names at
 least two people. A name the library does not know ("Andrew Ng") counts when it is joined to a
@@ -26,7 +28,7 @@ import jieba
 import jieba.posseg
 import numpy as np
 
-from assistant.answer import Answer, Assistant, _ms
+from assistant.answer import Answer, Assistant, ms_since
 from assistant.citations import MARGIN, MARKER, Citation, SupportScorer, citation_for
 from assistant.context import Source, pack, render_source, sentences
 from assistant.llm import Message
@@ -37,7 +39,6 @@ from store.library import Library
 from store.people import PeopleIndex, Person
 from store.retrieve import PER_PERSON, Filters
 
-NOT_IN_SOURCES = "NOT_IN_SOURCES"  # what prompts/compare_position.md asks for when a person has no view
 POSITION_TOKENS = 80  # one or two sentences; the 1.5B model writes ~38 tokens/s
 SUMMARY_TOKENS = 70  # one contrasting sentence
 POSITION_CONTEXT_TOKENS = 200  # usually one source with its quote: each position prompt reads ~280 new tokens
@@ -105,6 +106,11 @@ def resolve_people(names: Sequence[str], index: PeopleIndex) -> list[Person]:
         person = index.resolve(name) or Person(" ".join(name.split()))
         people.setdefault(person.name, person)
     return list(people.values())
+
+
+def people_to_compare(question: str, names: Sequence[str], index: PeopleIndex) -> list[Person]:
+    """Whom a comparison is between: the people given by name (a filter, `--person`), else those the question names."""
+    return resolve_people(names, index) if names else named_people(question, index)
 
 
 def topic_of(question: str, index: PeopleIndex, people: Sequence[Person]) -> str:
@@ -181,7 +187,7 @@ def compare_stream(
     topic = topic_of(question, assistant.library.people, people)
     evidence = [(person, _sources(assistant, person, topic, filters)) for person in people]
     result = Comparison(question, language, "", refused=True, model=assistant.llm.name, topic=topic)
-    result.standalone_question, result.timings_ms["retrieve"] = question, _ms(started)
+    result.standalone_question, result.timings_ms["retrieve"] = question, ms_since(started)
     about = topic or prompts.message(language, "compare_any_topic")
     heading = prompts.message(language, "compare_heading")
     table = [heading, "|" + "---|" * (heading.count("|") - 1)]
@@ -191,7 +197,7 @@ def compare_stream(
     for person, sources in evidence:
         row = _row(assistant, person, about, sources, language, markers)
         result.rows.append(row)
-        result.timings_ms.setdefault("first_token", _ms(started))  # the first row is the first model output shown
+        result.timings_ms.setdefault("first_token", ms_since(started))  # the first row is the first model output shown
         table.append(_table_line(row))
         yield table[-1] + "\n"
     result.citations = list({row.citation.marker: row.citation for row in result.rows if row.citation}.values())
@@ -208,7 +214,7 @@ def compare_stream(
         yield label + result.summary
     result.text = "\n".join(table) + (f"\n{label}{result.summary}" if result.summary else "")
     result.refused = not viewed
-    result.timings_ms["total"] = _ms(started)
+    result.timings_ms["total"] = ms_since(started)
     yield result
 
 
@@ -249,7 +255,7 @@ def _row(
 
 
 def _position(assistant: Assistant, person: Person, about: str, sources: list[Source], language: str) -> str:
-    """The person's view in a sentence or two, written from their own sources only; '' when they hold none."""
+    """The person's view in a sentence or two, written from their own sources only."""
     # A 1.5B model answers in the sources' language unless told how to begin (measured: English
     # positions for Chinese questions), so the language instruction names the first words.
     instruction = assistant.prompts.message(language, "compare_position_in", person=person.name)
@@ -259,7 +265,7 @@ def _position(assistant: Assistant, person: Person, about: str, sources: list[So
         assistant, "compare_position", instruction, person=person.name, topic=about, sources=sources_text
     )
     raw = assistant.llm.complete(messages, POSITION_TOKENS, stop=["\n\n"])
-    return "" if NOT_IN_SOURCES in raw else _clean(raw)
+    return _clean(raw)
 
 
 def _about_person(source: Source, person: Person, index: PeopleIndex) -> Source:
@@ -298,7 +304,7 @@ def _synthesize(assistant: Assistant, about: str, rows: list[CompareRow], langua
     for delta in assistant.llm.stream(messages, SUMMARY_TOKENS, stop=["\n\n"]):
         raw += delta
         yield delta
-    return "" if NOT_IN_SOURCES in raw else _clean(raw)
+    return _clean(raw)
 
 
 def _faithful(summary: str, rows: list[CompareRow], library: Library) -> bool:

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.answer import Answer
+from assistant.compare import Comparison
 from store.episode import parse_timestamp
 from store.language import detect_language
 from store.library import Library
@@ -73,6 +75,14 @@ def retrieval_metrics(library: Library, cases: list[Case], k: int = 5) -> dict:
     return report
 
 
+def _written(answer: Answer) -> str:
+    """What the model wrote, whose language is judged: a comparison's table also holds titles and quotes
+    in the episodes' languages."""
+    if isinstance(answer, Comparison):
+        return " ".join([*(row.position for row in answer.rows), answer.summary])
+    return answer.text
+
+
 def answer_metrics(assistant, cases: list[Case]) -> dict:
     """Run the real pipeline on every question and score what users see: citations, language, refusals."""
     hit = precise = cited = wrong_language = 0
@@ -85,7 +95,7 @@ def answer_metrics(assistant, cases: list[Case]) -> dict:
         for key, values in timings.items():
             if key in answer.timings_ms:
                 values.append(answer.timings_ms[key])
-        if detect_language(answer.text) != case.lang:
+        if detect_language(_written(answer)) != case.lang:
             wrong_language += 1
             failures.append({"id": case.id, "problem": "language", "answer": answer.text})
         if case.type == "unanswerable":
@@ -126,7 +136,7 @@ def answer_metrics(assistant, cases: list[Case]) -> dict:
 def compare_metrics(assistant, cases: list[Case]) -> dict:
     """Compare questions through `ask`: coverage (every gold episode cited) and attribution precision
     (each row's citation is a chapter about that row's person, as the index records it)."""
-    chapters = [c for c in assistant.library.index.all_chunks() if c.kind == "chapter"]
+    chapters = [c for c in assistant.library.retriever.snapshot().chunks if c.kind == "chapter"]
     about = {(c.episode_id, c.start): set(c.people) for c in chapters}
     routed = covered = rows = attributed = 0
     totals, failures = [], []

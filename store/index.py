@@ -7,20 +7,28 @@ is bound to our embedding function, so Chroma never reaches for its downloading 
 Writes are ordered so a failure cannot lose what was indexed: everything that can fail on
 bad input (parsing, embedding) happens before the first write; new and changed chunks are
 upserted before orphans of an edited episode are deleted.
+
+Search does not query Chroma's HNSW: it reads a Snapshot of every chunk (store/snapshot.py).
+Each write sets a new random revision in the chunk collection's metadata, so every reader,
+in any process, sees cheaply (a fraction of a millisecond) that its snapshot is stale.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from store.chunks import Chunk, chunk_episode
-from store.embedder import E5Embedding
+from store.embedder import DIM, E5Embedding
 from store.episode import Episode
+from store.lexical import document_terms
+from store.snapshot import Snapshot
 
 _PAGE = 2000  # rows per Chroma get(); the server caps request sizes
 
@@ -37,12 +45,6 @@ class IngestResult:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed)
-
-
-@dataclass
-class DenseMatch:
-    chunk: Chunk
-    similarity: float  # cosine similarity, -1..1
 
 
 def connect(data_dir: Path, url: str = ""):
@@ -83,6 +85,7 @@ class Index:
         digests = {i: (m or {}).get("digest") for i, m in zip(stored["ids"], stored["metadatas"])}
         changed = [c for c in chunks if digests.get(c.id) != c.digest]
         vectors = self.embedder.passages([c.embed_text for c in changed])
+        self.embedder.latent([c.embed_text for c in changed])  # cached now, so no search waits for it
         card = self.embedder.passages([f"{episode.title}\n{episode.summary}"])
 
         for start in range(0, len(changed), self._batch_size()):
@@ -102,6 +105,7 @@ class Index:
             documents=[episode.to_json()],
             metadatas=[{"title": episode.title, "show": episode.show}],
         )
+        self._new_revision()
         added = sum(1 for c in changed if c.id not in digests)
         return IngestResult(episode.id, episode.title, added, len(changed) - added, len(orphans),
                             len(chunks) - len(changed))
@@ -109,6 +113,10 @@ class Index:
     def remove_episode(self, episode_id: str) -> None:
         self.chunks_col.delete(where={"episode_id": episode_id})
         self.episodes_col.delete(ids=[episode_id])
+        self._new_revision()
+
+    def _new_revision(self) -> None:
+        self.chunks_col.modify(metadata={"revision": uuid.uuid4().hex})
 
     # -- reading -----------------------------------------------------------------------
 
@@ -120,24 +128,24 @@ class Index:
     def count(self) -> int:
         return self.chunks_col.count()
 
-    def all_chunks(self) -> list[Chunk]:
-        chunks = []
-        for offset in range(0, self.count(), _PAGE):
-            rows = self.chunks_col.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
-            chunks += [_chunk(i, d, m) for i, d, m in zip(rows["ids"], rows["documents"], rows["metadatas"])]
-        return chunks
+    def revision(self) -> str | None:
+        """Changes with every write, by any process; None for an index never written to."""
+        collection = self._client.get_collection(self.chunks_col.name, embedding_function=self.embedder)
+        return (collection.metadata or {}).get("revision")
 
-    def dense(self, vector, n: int, where: dict | None = None) -> list[DenseMatch]:
-        if n <= 0:
-            return []
-        rows = self.chunks_col.query(
-            query_embeddings=[vector], n_results=n, where=where or None,
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            DenseMatch(_chunk(i, d, m), 1.0 - dist)
-            for i, d, m, dist in zip(rows["ids"][0], rows["documents"][0], rows["metadatas"][0], rows["distances"][0])
-        ]
+    def snapshot(self) -> Snapshot:
+        revision = self.revision()  # read first: a write during the load leaves the snapshot stale, not wrong
+        chunks, vectors, terms = [], [], []
+        for offset in range(0, self.count(), _PAGE):
+            rows = self.chunks_col.get(include=["documents", "metadatas", "embeddings"], limit=_PAGE, offset=offset)
+            for i, d, m in zip(rows["ids"], rows["documents"], rows["metadatas"]):
+                chunk = _chunk(i, d, m)
+                chunks.append(chunk)
+                # Chunks indexed before terms were stored are tokenized now.
+                terms.append(m["terms"].split(" ") if m.get("terms") else document_terms(chunk))
+            vectors.append(np.asarray(rows["embeddings"], dtype=np.float32).reshape(-1, DIM))
+        matrix = np.concatenate(vectors) if vectors else np.zeros((0, DIM), dtype=np.float32)
+        return Snapshot(revision, chunks, matrix, terms, self.embedder)
 
     def _batch_size(self) -> int:
         return min(self._client.get_max_batch_size(), 1000)
@@ -149,6 +157,9 @@ def _metadata(chunk: Chunk) -> dict:
         "kind": chunk.kind, "title": chunk.title, "language": chunk.language,
         "start": chunk.start, "end": chunk.end, "digest": chunk.digest,
     }  # fmt: skip
+    terms = document_terms(chunk)
+    if terms:  # jieba's dictionary changes as people are added: the terms an ingest saw are kept with the chunk
+        meta["terms"] = " ".join(terms)
     if chunk.people:  # Chroma rejects empty lists
         meta["people"] = list(chunk.people)
     return meta

@@ -10,26 +10,25 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from store.chunks import Chunk
 from store.embedder import E5Embedding, unpack
 
 
 class LatentIndex:
-    def __init__(self, chunks: list[Chunk], embedder: E5Embedding, dim: int = 16384):
-        self.chunks = chunks
+    def __init__(self, texts: list[str], embedder: E5Embedding, dim: int = 16384):
+        self.size = len(texts)
         self.embedder = embedder
         rows, cols, vals = [], [], []
-        for row, packed in enumerate(embedder.latent([c.embed_text for c in chunks])):
+        for row, packed in enumerate(embedder.latent(texts)):
             indices, values = unpack(packed)
             rows.append(np.full(len(indices), row))
             cols.append(indices)
             vals.append(values)
-        if chunks:
+        if texts:
             data = (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols)))
-            self._matrix = csr_matrix(data, shape=(len(chunks), dim)).tocsc()
+            self._matrix = csr_matrix(data, shape=(len(texts), dim)).tocsc()
 
     def scores(self, query: str) -> np.ndarray:
-        if not self.chunks:
+        if not self.size:
             return np.zeros(0, dtype=np.float32)
         indices, values = self.embedder.latent_query(query)
         return np.asarray(self._matrix[:, indices] @ values).ravel()

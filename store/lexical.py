@@ -78,17 +78,22 @@ def gloss_stems(word: str) -> list[tuple[str, ...]]:
     return [s for s in senses if s]
 
 
+def document_terms(chunk: Chunk) -> list[str]:
+    """What BM25 indexes for a chunk; computed once at ingest and stored with it."""
+    # Titles are short, precise summaries of a chapter: weigh their words more (BM25F-style).
+    return tokenize(f"{chunk.title} " * TITLE_WEIGHT + chunk.text)
+
+
 class LexicalIndex:
-    def __init__(self, chunks: list[Chunk]):
-        self.chunks = chunks
+    def __init__(self, terms: list[list[str]]):
+        self.size = len(terms)
         self._bm25 = bm25s.BM25()
-        if chunks:
-            # Titles are short, precise summaries of a chapter: weigh their words more (BM25F-style).
-            self._bm25.index([tokenize(f"{c.title} " * TITLE_WEIGHT + c.text) for c in chunks], show_progress=False)
+        if terms:
+            self._bm25.index(terms, show_progress=False)
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every chunk, in `self.chunks` order (zeros when nothing matches)."""
+        """BM25 score of every chunk, in index order (zeros when nothing matches)."""
         tokens = expand(tokenize(query))
-        if not self.chunks or not tokens:
-            return np.zeros(len(self.chunks), dtype=np.float32)
+        if not self.size or not tokens:
+            return np.zeros(self.size, dtype=np.float32)
         return self._bm25.get_scores(tokens)

@@ -33,14 +33,17 @@ class Library:
         self._lock = threading.Lock()
         self._episodes: list[Episode] | None = None
         self._people: PeopleIndex | None = None
-        self.retriever = Retriever(self.index, self.people)
+        self._revision: str | None = None
+        self.retriever = Retriever(self.index, lambda: self.people)
 
     # -- what is indexed ---------------------------------------------------------------
 
     def episodes(self) -> list[Episode]:
+        """The indexed episodes, reloaded when any writer (another process too) has changed the index."""
+        revision = self.index.revision()
         with self._lock:
-            if self._episodes is None:
-                self._episodes = self.index.episodes()
+            if self._episodes is None or revision != self._revision:
+                self._episodes, self._revision, self._people = self.index.episodes(), revision, None
             return self._episodes
 
     def episode(self, episode_id: str) -> Episode | None:
@@ -48,10 +51,16 @@ class Library:
 
     @property
     def people(self) -> PeopleIndex:
+        episodes = self.episodes()
         if self._people is None:
-            self._people = PeopleIndex.build(self.episodes(), self.alias_files)
-            add_words([alias for person in self._people.people for alias in person.aliases])
+            self._people = self._people_of(episodes)
         return self._people
+
+    def _people_of(self, episodes: list[Episode]) -> PeopleIndex:
+        people = PeopleIndex.build(episodes, self.alias_files)
+        # jieba must know every name before chunks are tokenized (at ingest) or questions are.
+        add_words([alias for person in people.people for alias in person.aliases])
+        return people
 
     def is_empty(self) -> bool:
         return self.index.count() == 0
@@ -70,6 +79,7 @@ class Library:
 
     def ingest(self, paths: list[Path], episode_id: str | None = None, progress=None) -> list[IngestResult]:
         episodes = self.parse(paths, episode_id)
+        self._people_of(self.episodes() + episodes)
         results = []
         for n, episode in enumerate(episodes):
             if progress:
@@ -77,7 +87,6 @@ class Library:
             results.append(self.index.upsert_episode(episode))
         if progress:
             progress(len(episodes), len(episodes), "done")
-        self._changed()
         return results
 
     def ingest_if_empty(self, seeds_dir: Path, progress=None) -> list[IngestResult]:
@@ -85,13 +94,6 @@ class Library:
             return []
         seeds = sorted(p for p in Path(seeds_dir).iterdir() if p.suffix in (".txt", ".md", ".json", ".srt", ".vtt"))
         return self.ingest(seeds, progress=progress)
-
-    def _changed(self) -> None:
-        with self._lock:
-            self._episodes = None
-            self._people = None
-        self.retriever.people = self.people
-        self.retriever.invalidate()
 
     # -- searching ---------------------------------------------------------------------
 

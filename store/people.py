@@ -35,9 +35,11 @@ class PeopleIndex:
     def __init__(self, people: list[Person]):
         self.people = sorted(people, key=lambda p: p.name)
         self._by_key: dict[str, Person] = {}
+        self._spellings: dict[str, Person] = {}  # names and aliases as written, for finding them in text
         for person in self.people:
-            for key in [person.name, *person.aliases]:
-                self._by_key.setdefault(_key(key), person)
+            for name in [person.name, *person.aliases]:
+                self._by_key.setdefault(_key(name), person)
+                self._spellings.setdefault(name, person)
 
     @classmethod
     def build(cls, episodes: list[Episode], alias_files: list[Path] = ()) -> PeopleIndex:
@@ -68,17 +70,16 @@ class PeopleIndex:
     def mentioned_in(self, text: str) -> list[Person]:
         """People named in free text, by any alias, in order of first mention."""
         found: dict[str, tuple[int, Person]] = {}
-        for key, person in self._by_key.items():
-            position = _find(text, key)
+        for name, person in self._spellings.items():
+            position = _find(text, name)
             if position >= 0 and (person.name not in found or position < found[person.name][0]):
                 found[person.name] = (position, person)
         return [p for _, p in sorted(found.values(), key=lambda item: item[0])]
 
-
     def without_names(self, text: str) -> str:
         """The question's topic: the text with every known name and alias taken out."""
-        for key in sorted(self._by_key, key=len, reverse=True):
-            pattern = re.escape(key) if has_cjk(key) else rf"(?<![\w]){re.escape(key)}(?:['’]s)?(?![\w])"
+        for name in sorted(self._spellings, key=len, reverse=True):
+            pattern = re.escape(name) if has_cjk(name) else rf"{_BEFORE}{re.escape(name)}(?:['’]s)?{_AFTER}"
             text = re.sub(pattern, " ", text, flags=re.IGNORECASE)
         return " ".join(text.split())
 
@@ -109,8 +110,18 @@ def _key(name: str) -> str:
     return " ".join(name.lower().split())
 
 
-def _find(text: str, key: str) -> int:
-    if has_cjk(key):
-        return text.find(key)
-    match = re.search(rf"(?<![\w]){re.escape(key)}(?![\w])", text.lower())
+# Word boundaries for Latin names. Not \b or \w: Python counts CJK characters as word characters,
+# so "LeCun强调" would hide the name.
+_BEFORE = r"(?<![0-9A-Za-z\u00c0-\u024f])"
+_AFTER = r"(?![0-9A-Za-z\u00c0-\u024f])"
+
+
+def _find(text: str, name: str) -> int:
+    if has_cjk(name):
+        return text.find(name)
+    if " " in name or text == text.lower():
+        pattern = rf"(?i:{re.escape(name)})"
+    else:  # one word in a capitalised question is a name only as a proper noun: "Rich", not "rich data"
+        pattern = rf"{re.escape(name[0])}(?i:{re.escape(name[1:])})"
+    match = re.search(rf"{_BEFORE}{pattern}{_AFTER}", text)
     return match.start() if match else -1

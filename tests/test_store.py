@@ -40,7 +40,7 @@ def stored(library: Library) -> dict[str, tuple[str, str]]:
 
 def test_the_seed_page_gives_three_episodes_and_their_chunks(seeded: Library):
     assert [e.id for e in seeded.episodes()] == [BIOGRAPHER, GEMINI, LECUN]
-    assert Counter((c.episode_id, c.kind) for c in seeded.index.all_chunks()) == SEED_CHUNKS
+    assert Counter((c.episode_id, c.kind) for c in seeded.retriever.snapshot().chunks) == SEED_CHUNKS
 
 
 def test_ingesting_the_same_file_twice_changes_nothing(seeded: Library):
@@ -74,6 +74,25 @@ def test_reingesting_an_edited_episode_replaces_its_chunks(seeded: Library, tmp_
     assert f"{LECUN}/chapter/{dropped.start}" not in after and f"{LECUN}/quote/{dropped.start}" not in after
     top = seeded.search("quokka dataset from Zanzibar", k=1)[0]
     assert (top.chunk.id, top.chunk.text) == (f"{LECUN}/chapter/{chapters[5].start}", chapters[5].body)
+
+
+def test_a_search_sees_what_another_writer_changed(seeded: Library, library: Callable[[], Library], tmp_path: Path):
+    """Another Library on the same store (in production: another process) edits an episode, chunk count unchanged."""
+    reader = library()
+    question = "quokka dataset from Zanzibar"
+    reader.search(question)  # loads the reader's snapshot before the edit
+    episode = seeded.episode(LECUN)
+    chapters = [dataclasses.replace(c) for c in episode.chapters]
+    chapters[3].body = "Rewritten: Tapestry trains sovereign models on a quokka dataset from Zanzibar."
+    path = tmp_path / "lecun.json"
+    path.write_text(dataclasses.replace(episode, chapters=chapters).to_json(), encoding="utf-8")
+
+    [result] = seeded.ingest([path])
+
+    assert (result.added, result.updated, result.removed) == (0, 1, 0)
+    top = reader.search(question, k=1)[0]
+    assert (top.chunk.id, top.chunk.text) == (f"{LECUN}/chapter/{chapters[3].start}", chapters[3].body)
+    assert reader.episode(LECUN).chapters[3].body == chapters[3].body
 
 
 @pytest.mark.parametrize(
