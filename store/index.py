@@ -99,13 +99,15 @@ class Index:
         orphans = sorted(set(digests) - {c.id for c in chunks})
         if orphans:
             self.chunks_col.delete(ids=orphans)
-        self.episodes_col.upsert(
-            ids=[episode.id],
-            embeddings=card,
-            documents=[episode.to_json()],
-            metadatas=[{"title": episode.title, "show": episode.show}],
-        )
-        self._new_revision()
+        document = episode.to_json()
+        if changed or orphans or self.episodes_col.get(ids=[episode.id])["documents"] != [document]:
+            self.episodes_col.upsert(
+                ids=[episode.id],
+                embeddings=card,
+                documents=[document],
+                metadatas=[{"title": episode.title, "show": episode.show}],
+            )
+            self._new_revision()  # only on a real change: every reader reloads its snapshot after one
         added = sum(1 for c in changed if c.id not in digests)
         return IngestResult(episode.id, episode.title, added, len(changed) - added, len(orphans),
                             len(chunks) - len(changed))

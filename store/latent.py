@@ -16,7 +16,6 @@ from store.embedder import E5Embedding, unpack
 class LatentIndex:
     def __init__(self, texts: list[str], embedder: E5Embedding, dim: int = 16384):
         self.size = len(texts)
-        self.embedder = embedder
         rows, cols, vals = [], [], []
         for row, packed in enumerate(embedder.latent(texts)):
             indices, values = unpack(packed)
@@ -27,8 +26,9 @@ class LatentIndex:
             data = (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols)))
             self._matrix = csr_matrix(data, shape=(len(texts), dim)).tocsc()
 
-    def scores(self, query: str) -> np.ndarray:
+    def scores(self, query: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """Scores for a question's latent terms (`E5Embedding.latent_query`), in index order."""
         if not self.size:
             return np.zeros(0, dtype=np.float32)
-        indices, values = self.embedder.latent_query(query)
+        indices, values = query
         return np.asarray(self._matrix[:, indices] @ values).ravel()

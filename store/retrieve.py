@@ -48,7 +48,7 @@ class Filters:
         if self.episodes:
             keep &= snapshot.where("episode_id", self.episodes)
         if self.people:
-            keep &= snapshot.about(self.people)
+            keep &= snapshot.where("people", self.people)
         if self.languages:
             keep &= snapshot.where("language", self.languages)
         return keep
@@ -84,15 +84,16 @@ class Retriever:
     def search(self, query: str, k: int = 8, filters: Filters | None = None) -> list[Hit]:
         filters = filters or Filters()
         snapshot = self.snapshot()
+        embedder = self.index.embedder
         admitted = filters.mask(snapshot)
-        similarity = snapshot.similarities(self.index.embedder.query(query))
+        similarity = snapshot.similarities(embedder.query(query))
         lists: list[list[int]] = [
             _best(similarity, admitted & snapshot.where("language", [language]), floor=-1.0)
             for language in filters.languages or LANGUAGES
         ]
         bm25 = snapshot.lexical.scores(query)
         lists.append(_best(bm25, admitted))
-        lists.append(_best(snapshot.latent.scores(query), admitted))
+        lists.append(_best(snapshot.latent.scores(embedder.latent_query(query)), admitted))
 
         named = {p.name for p in self.people().mentioned_in(query)}
         if named:

@@ -21,6 +21,14 @@ from store.lexical import LexicalIndex
 _FIELDS = ("kind", "language", "episode_id")
 
 
+def _rows_by(chunks: list[Chunk], values_of) -> dict[str, np.ndarray]:
+    rows: dict[str, list[int]] = defaultdict(list)
+    for row, chunk in enumerate(chunks):
+        for value in values_of(chunk):
+            rows[value].append(row)
+    return {value: np.asarray(r) for value, r in rows.items()}
+
+
 class Snapshot:
     def __init__(self, revision: str | None, chunks: list[Chunk], vectors: np.ndarray,
                  terms: list[list[str]], embedder: E5Embedding):
@@ -29,31 +37,21 @@ class Snapshot:
         self.vectors = vectors  # (chunks, 384) float32, unit length
         self.lexical = LexicalIndex(terms)
         self.latent = LatentIndex([c.embed_text for c in chunks], embedder)
-        self._codes: dict[str, tuple[np.ndarray, dict[str, int]]] = {}
+        # Row numbers per field value ("kind" -> "chapter" -> rows): a filter is a few index writes, not a scan.
+        self._rows: dict[str, dict[str, np.ndarray]] = {}
         for name in _FIELDS:
-            vocabulary: dict[str, int] = {}
-            codes = [vocabulary.setdefault(getattr(c, name), len(vocabulary)) for c in chunks]
-            self._codes[name] = (np.asarray(codes, dtype=np.int32), vocabulary)
-        rows: dict[str, list[int]] = defaultdict(list)
-        for row, chunk in enumerate(chunks):
-            for person in chunk.people:
-                rows[person].append(row)
-        self._people = {person: np.asarray(r) for person, r in rows.items()}
+            self._rows[name] = _rows_by(chunks, lambda chunk: [getattr(chunk, name)])
+        self._rows["people"] = _rows_by(chunks, lambda chunk: chunk.people)
 
     def __len__(self) -> int:
         return len(self.chunks)
 
     def where(self, name: str, values: list[str]) -> np.ndarray:
-        """Rows whose `name` field (kind, language, episode_id) is one of `values`."""
-        codes, vocabulary = self._codes[name]
-        return np.isin(codes, [vocabulary[v] for v in values if v in vocabulary])
-
-    def about(self, people: list[str]) -> np.ndarray:
-        """Rows about any of `people` (canonical names)."""
+        """A mask of the rows whose `name` (kind, language, episode_id, people) has one of `values`."""
         mask = np.zeros(len(self.chunks), dtype=bool)
-        for person in people:
-            if person in self._people:
-                mask[self._people[person]] = True
+        for value in values:
+            if value in self._rows[name]:
+                mask[self._rows[name][value]] = True
         return mask
 
     def similarities(self, vector: np.ndarray) -> np.ndarray:

@@ -44,9 +44,10 @@ def test_the_seed_page_gives_three_episodes_and_their_chunks(seeded: Library):
 
 
 def test_ingesting_the_same_file_twice_changes_nothing(seeded: Library):
-    before = stored(seeded)
+    before, revision = stored(seeded), seeded.index.revision()
     again = seeded.ingest([SEED_PAGE])
     assert [(r.added, r.updated, r.removed) for r in again] == [(0, 0, 0)] * 3
+    assert seeded.index.revision() == revision  # readers keep their snapshots
     assert sum(r.unchanged for r in again) == len(before) == sum(SEED_CHUNKS.values())
     assert stored(seeded) == before
 
