@@ -36,7 +36,7 @@ from assistant.refusal import covered
 from store.language import has_cjk
 from store.lexical import tokenize
 from store.library import Library
-from store.people import PeopleIndex, Person
+from store.people import PeopleIndex, Person, name_pattern
 from store.retrieve import PER_PERSON, Filters
 
 POSITION_TOKENS = 80  # one or two sentences; the 1.5B model writes ~38 tokens/s
@@ -138,13 +138,8 @@ def _unknown_names(text: str, known: list[Person]) -> list[str]:
 
 def _mask(text: str, known: Sequence[Person], mask: str = _MASK) -> str:
     for key in sorted({k for p in known for k in [p.name, *p.aliases]}, key=len, reverse=True):
-        text = re.sub(_name_pattern(key), mask, text, flags=re.IGNORECASE)
+        text = re.sub(name_pattern(key), mask, text, flags=re.IGNORECASE)
     return text
-
-
-def _name_pattern(key: str) -> str:
-    # Latin letters, not \w, bound a name: in "LeCun强调" the Chinese character is \w but ends the name.
-    return re.escape(key) if has_cjk(key) else rf"(?<![A-Za-z0-9]){re.escape(key)}(?![A-Za-z0-9])"
 
 
 def _name_items(text: str) -> list[tuple[str, bool]]:
@@ -320,7 +315,7 @@ def _faithful(summary: str, rows: list[CompareRow], library: Library) -> bool:
         (m.start(), n)
         for n, p in enumerate(people)
         for key in [p.name, *p.aliases]
-        for m in re.finditer(_name_pattern(key), summary, flags=re.IGNORECASE)
+        for m in re.finditer(name_pattern(key), summary, flags=re.IGNORECASE)
     )
     spans = [span for i, span in enumerate(spans) if i == 0 or span[1] != spans[i - 1][1]]  # "Yann LeCun" = 1 mention
     vectors = embedder.passages([_mask(row.position, people, " ") for row in rows])

@@ -79,8 +79,7 @@ class PeopleIndex:
     def without_names(self, text: str) -> str:
         """The question's topic: the text with every known name and alias taken out."""
         for name in sorted(self._spellings, key=len, reverse=True):
-            pattern = re.escape(name) if has_cjk(name) else rf"{_BEFORE}{re.escape(name)}(?:['’]s)?{_AFTER}"
-            text = re.sub(pattern, " ", text, flags=re.IGNORECASE)
+            text = re.sub(rf"{name_pattern(name)}(?:['’]s)?", " ", text, flags=re.IGNORECASE)
         return " ".join(text.split())
 
 
@@ -114,6 +113,11 @@ def _key(name: str) -> str:
 # so "LeCun强调" would hide the name.
 _BEFORE = r"(?<![0-9A-Za-z\u00c0-\u024f])"
 _AFTER = r"(?![0-9A-Za-z\u00c0-\u024f])"
+
+
+def name_pattern(name: str) -> str:
+    """A regex for `name` as a whole name in text ("Sam" not in "Samsung"); CJK names have no word boundaries."""
+    return re.escape(name) if has_cjk(name) else rf"{_BEFORE}{re.escape(name)}{_AFTER}"
 
 
 def _find(text: str, name: str) -> int:
