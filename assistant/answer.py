@@ -29,7 +29,7 @@ from assistant.prompts import Prompts
 from assistant.refusal import covered
 from store.language import detect_language
 from store.library import Library
-from store.retrieve import Filters
+from store.retrieve import Filters, Hit
 
 RETRIEVE_K = 8
 
@@ -96,8 +96,7 @@ class Assistant:
             yield answer
             return
 
-        sources = pack(query, hits, self.library, self.prompts, self.llm.count_tokens, self.settings.context_tokens)
-        messages = [self._system(), Message("user", self._user(query, sources, language))]
+        sources, messages = self.prompt(query, hits, language)
         raw = ""
         for delta in self.llm.stream(messages, self.settings.max_answer_tokens, stop=["\nSources:", "\nQuestion:"]):
             if not raw:
@@ -125,16 +124,19 @@ class Assistant:
 
     # -- prompt assembly ---------------------------------------------------------------
 
-    def _system(self) -> Message:
-        return Message("system", self.prompts.fill("answer_system"))
-
-    def _user(self, question: str, sources: list[Source], language: str) -> str:
-        return self.prompts.fill(
+    def prompt(self, question: str, hits: list[Hit], language: str) -> tuple[list[Source], list[Message]]:
+        """The sources packed from `hits` and the chat messages that ask the model about them."""
+        sources = pack(question, hits, self.library, self.prompts, self.llm.count_tokens, self.settings.context_tokens)
+        user = self.prompts.fill(
             "answer_user",
             sources="\n\n".join(render_source(s, self.prompts) for s in sources),
             question=question,
             language_instruction=self.prompts.message(language, "answer_in"),
         )
+        return sources, [self._system(), Message("user", user)]
+
+    def _system(self) -> Message:
+        return Message("system", self.prompts.fill("answer_system"))
 
     def _model_name(self) -> str:
         return self._llm.name if self._llm else ""

@@ -15,9 +15,8 @@ from pathlib import Path
 from llama_cpp import Llama
 
 from assistant.answer import Assistant
-from assistant.context import pack
 from assistant.evaluate import percentiles
-from assistant.llm import N_BATCH, REPEAT_PENALTY, LocalLLM, Message
+from assistant.llm import N_BATCH, REPEAT_PENALTY, LocalLLM
 
 RAW_QUESTIONS = 3  # raw-vs-ours runs: enough for a stable ratio, each costs two generations
 
@@ -62,9 +61,7 @@ def _raw_comparison(assistant: Assistant, llm: LocalLLM, questions: list[str], p
     llm.reuse_prefix = False  # both sides evaluate the whole prompt
     for n, question in enumerate(questions, 1):
         progress(f"raw llama-cpp-python comparison {n}/{len(questions)}")
-        hits = assistant.library.search(question)
-        sources = pack(question, hits, assistant.library, assistant.prompts, llm.count_tokens, assistant.settings.context_tokens)
-        messages = [assistant._system(), Message("user", assistant._user(question, sources, "en"))]
+        _, messages = assistant.prompt(question, assistant.library.search(question), "en")
         ours.append(_measure(lambda: llm.stream(messages, max_tokens)))
         tokens = llm.prompt_tokens(messages)
         raw.reset()

@@ -1,9 +1,9 @@
 """Pack retrieved chapters into numbered sources that fit the prompt's token budget.
 
 Prompt size is the latency budget: the 1.5B model reads 80-156 tokens/s on two cores (it
-depends on the machine), so a whole chapter per source would cost seconds before the first token. Each source keeps the
-chapter sentences that share the most words with the question (in their original order)
-and the pull quote, the guest's own words.
+depends on the machine), so a whole chapter per source would cost seconds before the first
+token. Each source keeps the chapter sentences that share the most words with the question
+(in their original order) and the pull quote, the guest's own words.
 """
 
 from __future__ import annotations
