@@ -147,7 +147,7 @@ def _bench_synthetic(pool: SeedPool, size: int, queries: int, root: Path, progre
         for question in (QUESTIONS[0], QUESTIONS[-1]):  # untimed: loads the zh dictionary and warms the caches once
             retriever.search(question)
         asked = [QUESTIONS[n % len(QUESTIONS)] for n in range(queries)]
-        embed_ms = [_fresh_ms(lambda q=q: (index.embedder.query(q), index.embedder.latent_query(q))) for q in asked]
+        embed_ms = [_fresh_ms(partial(index.embedder.query_vectors, q)) for q in asked]
         search_ms = [_fresh_ms(partial(retriever.search, q, k=8)) for q in asked]
     return {
         "synthetic": True, "chunks": chunks, "episodes": len(episodes), "generate_s": generate_s,
@@ -275,7 +275,7 @@ def bench_text(report: dict) -> str:
 def _fresh_ms(call: Callable[[], object]) -> float:
     """Milliseconds for `call` with the query embedding caches empty, as for a new question."""
     embedder._cached_query.cache_clear()
-    embedder._cached_latent_query.cache_clear()
+    embedder._cached_query_vectors.cache_clear()
     start = time.perf_counter()
     call()
     return (time.perf_counter() - start) * 1000

@@ -27,7 +27,7 @@ class LatentIndex:
             self._matrix = csr_matrix(data, shape=(len(texts), dim)).tocsc()
 
     def scores(self, query: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        """Scores for a question's latent terms (`E5Embedding.latent_query`), in index order."""
+        """Scores for a question's latent terms (`QueryVectors.latent`), in index order."""
         if not self.size:
             return np.zeros(0, dtype=np.float32)
         indices, values = query

@@ -84,16 +84,16 @@ class Retriever:
     def search(self, query: str, k: int = 8, filters: Filters | None = None) -> list[Hit]:
         filters = filters or Filters()
         snapshot = self.snapshot()
-        embedder = self.index.embedder
         admitted = filters.mask(snapshot)
-        similarity = snapshot.similarities(embedder.query(query))
+        vectors = self.index.embedder.query_vectors(query)
+        similarity = snapshot.similarities(vectors.dense)
         lists: list[list[int]] = [
             _best(similarity, admitted & snapshot.where("language", [language]), floor=-1.0)
             for language in filters.languages or LANGUAGES
         ]
         bm25 = snapshot.lexical.scores(query)
         lists.append(_best(bm25, admitted))
-        lists.append(_best(snapshot.latent.scores(embedder.latent_query(query)), admitted))
+        lists.append(_best(snapshot.latent.scores(vectors.latent), admitted))
 
         named = {p.name for p in self.people().mentioned_in(query)}
         if named:

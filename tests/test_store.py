@@ -5,10 +5,13 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from store import embedder
 from store.chunks import chunk_episode
 from store.library import Library, UnknownFilter
 
@@ -136,3 +139,18 @@ def test_a_chinese_question_finds_the_english_chapter_first(seeded: Library):
 def test_an_english_question_finds_the_chinese_chapter(seeded: Library):
     hits = seeded.search("How does Oriol define a world model?", k=3)
     assert (GEMINI, 471) in [h.anchor for h in hits]  # 07:51 "What Makes Omni a World Model", a Chinese body
+
+
+def test_questions_asked_at_once_get_the_engines_own_vectors():
+    """A question's dense and latent passes run side by side, and several questions may come at once."""
+    questions = ["Why did Yann LeCun leave Meta?", "维尼亚尔斯如何定义世界模型？", "What does Demis Hassabis regret?",
+                 "强化学习的下一个领域是什么？", "What is JEPA?", "持续学习和记忆有什么关系？"]  # fmt: skip
+    engine = embedder._engine()
+    expected = [(engine.query(q), engine.sparse(q, top_k=embedder.QUERY_LATENT_TERMS, fmt="indices")) for q in questions]
+    embedder._cached_query_vectors.cache_clear()
+    with ThreadPoolExecutor(len(questions)) as pool:
+        asked = list(pool.map(embedder.E5Embedding().query_vectors, questions))
+    for (dense, (indices, values)), vectors in zip(expected, asked):
+        np.testing.assert_allclose(vectors.dense, dense, atol=1e-5)
+        assert vectors.latent[0].tolist() == indices.tolist()
+        np.testing.assert_allclose(vectors.latent[1], values, atol=1e-5)
