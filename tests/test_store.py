@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +14,7 @@ import pytest
 
 from store import embedder
 from store.chunks import chunk_episode
+from store.index import REVISION_SECONDS
 from store.library import Library, UnknownFilter
 
 SEED_PAGE = Path(__file__).parent.parent / "seeds" / "laidub-page.txt"
@@ -92,6 +94,7 @@ def test_a_search_sees_what_another_writer_changed(seeded: Library, library: Cal
     path.write_text(dataclasses.replace(episode, chapters=chapters).to_json(), encoding="utf-8")
 
     [result] = seeded.ingest([path])
+    time.sleep(REVISION_SECONDS)  # how late a reader may see another process's write
 
     assert (result.added, result.updated, result.removed) == (0, 1, 0)
     top = reader.search(question, k=1)[0]
