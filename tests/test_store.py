@@ -149,7 +149,7 @@ def test_questions_asked_at_once_get_the_engines_own_vectors():
     questions = ["Why did Yann LeCun leave Meta?", "维尼亚尔斯如何定义世界模型？", "What does Demis Hassabis regret?",
                  "强化学习的下一个领域是什么？", "What is JEPA?", "持续学习和记忆有什么关系？"]  # fmt: skip
     engine = embedder._engine()
-    expected = [(engine.query(q), engine.sparse(q, top_k=embedder.QUERY_LATENT_TERMS, fmt="indices")) for q in questions]
+    expected = [(engine.query(q), engine.sparse(q, fmt="indices")) for q in questions]
     embedder._cached_query_vectors.cache_clear()
     with ThreadPoolExecutor(len(questions)) as pool:
         asked = list(pool.map(embedder.E5Embedding().query_vectors, questions))
