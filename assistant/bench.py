@@ -45,7 +45,8 @@ from store.episode import Chapter, Episode, Quote, TranscriptSegment
 from store.index import Index, connect
 from store.library import Library
 from store.people import PeopleIndex
-from store.retrieve import Retriever
+from store.retrieve import LANGUAGES, Filters, Retriever, dense_best
+from store.snapshot import Snapshot
 
 # Dev-style questions, both languages, cross-lingual ones included.
 QUESTIONS = (
@@ -149,11 +150,29 @@ def _bench_synthetic(pool: SeedPool, size: int, queries: int, root: Path, progre
         asked = [QUESTIONS[n % len(QUESTIONS)] for n in range(queries)]
         embed_ms = [_fresh_ms(partial(index.embedder.query_vectors, q)) for q in asked]
         search_ms = [_fresh_ms(partial(retriever.search, q, k=8)) for q in asked]
+        exact_share = _dense_exact_share(retriever.snapshot(), [index.embedder.query_vectors(q).dense for q in asked])
     return {
         "synthetic": True, "chunks": chunks, "episodes": len(episodes), "generate_s": generate_s,
         "index_s": index_s, "index_chunks_per_s": round(chunks / index_s, 1), "snapshot_load_s": snapshot_load_s,
         "search_ms": percentiles(search_ms), "query_embedding_ms": percentiles(embed_ms), "peak_rss_mb": rss(),
+        "dense_exact_share": exact_share,
     }  # fmt: skip
+
+
+def _dense_exact_share(snapshot: Snapshot, vectors: list[np.ndarray]) -> float:
+    """Share of dense candidate lists (question x language) scoring exactly like a float32 scan of every row.
+
+    Scores, not rows, are compared: copies of one seed vector can tie, and either tied row is right.
+    """
+    same = []
+    for vector in vectors:
+        exact = snapshot.dense.vectors @ vector
+        for language in LANGUAGES:
+            admitted = Filters().mask(snapshot) & snapshot.where("language", [language])
+            found = dense_best(snapshot.dense, snapshot.dense.similarities(vector), admitted, vector)
+            best = np.sort(exact[admitted])[::-1][: len(found)]
+            same.append(np.allclose(np.sort(exact[found])[::-1], best, rtol=0, atol=1e-6))
+    return round(float(np.mean(same)), 3)
 
 
 @dataclasses.dataclass
@@ -267,7 +286,8 @@ def bench_text(report: dict) -> str:
         lines.append(
             f"synthetic {c['chunks']} chunks: index {c['index_chunks_per_s']} chunks/s, snapshot load "
             f"{c['snapshot_load_s']} s, search p50 {c['search_ms']['p50']} ms p95 {c['search_ms']['p95']} ms "
-            f"(query embedding p50 {c['query_embedding_ms']['p50']} ms), peak RSS {c['peak_rss_mb']} MB"
+            f"(query embedding p50 {c['query_embedding_ms']['p50']} ms), dense lists exact {c['dense_exact_share']:.1%}, "
+            f"peak RSS {c['peak_rss_mb']} MB"
         )
     return "\n".join(lines)
 

@@ -19,20 +19,25 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from store.chunks import TIMED_KINDS, Chunk
+from store.dense import DenseIndex
 from store.index import Index
 from store.people import PeopleIndex
 from store.snapshot import Snapshot
 
 RRF_K = 60
 CANDIDATES = 40  # per ranked list
+SHORTLIST = 4 * CANDIDATES  # dense rows chosen by approximate (int8) similarity, then rescored exactly
 SECONDARY_WEIGHT = 0.1  # a chapter's pull quote matching too is weak extra evidence
 LANGUAGES = ("en", "zh")
 PER_PERSON = 2  # chapters each named person is guaranteed in a multi-person question
+
+_LATENT = ThreadPoolExecutor(2, thread_name_prefix="latent-scores")  # the UI serves several sessions at once
 
 
 @dataclass
@@ -86,14 +91,18 @@ class Retriever:
         snapshot = self.snapshot()
         admitted = filters.mask(snapshot)
         vectors = self.index.embedder.query_vectors(query)
-        similarity = snapshot.similarities(vectors.dense)
+        # Latent scoring and the dense scan take a few ms each at 100k chunks and release the GIL: one core each.
+        latent = _LATENT.submit(lambda: _best(snapshot.latent.scores(vectors.latent), admitted))
+        similarity = snapshot.dense.similarities(vectors.dense)  # approximate until rescored
         lists: list[list[int]] = [
-            _best(similarity, admitted & snapshot.where("language", [language]), floor=-1.0)
+            dense_best(snapshot.dense, similarity, admitted & snapshot.where("language", [language]), vectors.dense)
             for language in filters.languages or LANGUAGES
         ]
         bm25 = snapshot.lexical.scores(query)
         lists.append(_best(bm25, admitted))
-        lists.append(_best(snapshot.latent.scores(vectors.latent), admitted))
+        lists.append(latent.result())
+        # Every row read below (ranks, people, grouping) is in one of the lists, so every similarity read is exact.
+        snapshot.dense.rescore(similarity, lists[-2] + lists[-1], vectors.dense)
 
         named = {p.name for p in self.people().mentioned_in(query)}
         if named:
@@ -117,10 +126,20 @@ class Retriever:
         return [hit for rank in range(PER_PERSON) for hits in best if rank < len(hits) for hit in [hits[rank]]]
 
 
-def _best(scores: np.ndarray, admitted: np.ndarray, floor: float = 0.0) -> list[int]:
-    """Rows of the best CANDIDATES scores above `floor` among the admitted rows, best first."""
+def dense_best(dense: DenseIndex, similarity: np.ndarray, admitted: np.ndarray, vector: np.ndarray) -> list[int]:
+    """The CANDIDATES admitted rows most similar to `vector`, best first.
+
+    A shortlist chosen by the approximate `similarity` (from `dense.similarities`), rescored exactly in place.
+    """
+    shortlist = np.asarray(_best(similarity, admitted, floor=-1.0, n=SHORTLIST), dtype=np.int64)
+    dense.rescore(similarity, shortlist, vector)
+    return shortlist[np.argsort(-similarity[shortlist], kind="stable")[:CANDIDATES]].tolist()
+
+
+def _best(scores: np.ndarray, admitted: np.ndarray, floor: float = 0.0, n: int = CANDIDATES) -> list[int]:
+    """Rows of the best `n` scores above `floor` among the admitted rows, best first."""
     masked = np.where(admitted, scores, -np.inf)
-    n = min(CANDIDATES, len(masked))
+    n = min(n, len(masked))
     if n == 0:
         return []
     top = np.argpartition(-masked, n - 1)[:n]

@@ -2,20 +2,20 @@
 
 Chroma stays the store of record; a Snapshot is loaded from it once and reloaded when the
 index's revision changes (any writer, this process or another, sets a new one). Dense search
-is an exact dot product over all vectors under a numpy mask for the filters: at 100k chunks
-Chroma's language-filtered HNSW query took ~490 ms, the masked product takes a few ms, and
-an exact search never misses a neighbour the graph would.
+scans every vector under a numpy mask for the filters (store/dense.py): at 100k chunks Chroma's
+language-filtered HNSW query took ~490 ms, the scan takes a few ms, and it never misses a
+neighbour the graph would.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from store.chunks import Chunk
+from store.dense import DenseIndex
 from store.embedder import E5Embedding
 from store.latent import LatentIndex
 from store.lexical import LexicalIndex
@@ -24,9 +24,8 @@ _FIELDS = ("kind", "language", "episode_id")
 
 # OpenBLAS's idle threads spin for a while after every product, taking the cores that the next question's
 # embedding or the LLM needs: a query embedding right after a 100k-row product took 46 ms instead of 32
-# (2 cores). So BLAS runs on the calling thread only, and the dense product is split in two halves here.
+# (2 cores). The products left to BLAS are small (a shortlist's rescore), so it runs on the calling thread.
 threadpool_limits(1, user_api="blas")
-_HALVES = ThreadPoolExecutor(2, thread_name_prefix="similarity")
 
 
 def _rows_by(chunks: list[Chunk], values_of) -> dict[str, np.ndarray]:
@@ -42,8 +41,7 @@ class Snapshot:
                  terms: list[list[str]], embedder: E5Embedding):
         self.revision = revision
         self.chunks = chunks
-        self.vectors = vectors  # (chunks, 384) float32, unit length
-        self._halves = np.array_split(vectors, 2)  # views, not copies
+        self.dense = DenseIndex(vectors)
         self.lexical = LexicalIndex(terms)
         self.latent = LatentIndex([c.embed_text for c in chunks], embedder)
         # Row numbers per field value ("kind" -> "chapter" -> rows): a filter is a few index writes, not a scan.
@@ -62,8 +60,3 @@ class Snapshot:
             if value in self._rows[name]:
                 mask[self._rows[name][value]] = True
         return mask
-
-    def similarities(self, vector: np.ndarray) -> np.ndarray:
-        if not self.chunks:
-            return np.zeros(0, dtype=np.float32)
-        return np.concatenate(list(_HALVES.map(lambda half: half @ vector, self._halves)))

@@ -14,8 +14,10 @@ import pytest
 
 from store import embedder
 from store.chunks import chunk_episode
+from store.dense import DenseIndex
 from store.index import REVISION_SECONDS
 from store.library import Library, UnknownFilter
+from store.retrieve import CANDIDATES, dense_best
 
 SEED_PAGE = Path(__file__).parent.parent / "seeds" / "laidub-page.txt"
 
@@ -157,3 +159,22 @@ def test_questions_asked_at_once_get_the_engines_own_vectors():
         np.testing.assert_allclose(vectors.dense, dense, atol=1e-5)
         assert vectors.latent[0].tolist() == indices.tolist()
         np.testing.assert_allclose(vectors.latent[1], values, atol=1e-5)
+
+
+def test_the_dense_shortlist_scores_like_an_exact_scan():
+    """int8 codes choose the shortlist, float32 orders it: the same scores as a float32 scan, even among near-ties."""
+    rng = np.random.default_rng(7)
+    sources = rng.normal(size=(50, 384))
+    copies = sources[rng.integers(len(sources), size=20_000)] + rng.normal(0, 0.04, (20_000, 384))  # ~400 per source
+    vectors = (copies / np.linalg.norm(copies, axis=1, keepdims=True)).astype(np.float32)
+    dense = DenseIndex(vectors)
+    admitted = rng.random(len(vectors)) < 0.5  # a filter, like a language
+    for source in sources[:10]:
+        question = (source + rng.normal(0, 0.5, 384)).astype(np.float32)
+        question /= np.linalg.norm(question)
+        approximate = dense.similarities(question)
+        exact = vectors @ question
+        assert 0 < np.abs(approximate - exact).max() < 0.005
+        found = dense_best(dense, approximate, admitted, question)
+        assert len(found) == CANDIDATES and admitted[found].all()
+        np.testing.assert_allclose(exact[found], np.sort(exact[admitted])[::-1][:CANDIDATES], rtol=0, atol=1e-6)
