@@ -286,8 +286,8 @@ def bench_text(report: dict) -> str:
         lines.append(
             f"synthetic {c['chunks']} chunks: index {c['index_chunks_per_s']} chunks/s, snapshot load "
             f"{c['snapshot_load_s']} s, search p50 {c['search_ms']['p50']} ms p95 {c['search_ms']['p95']} ms "
-            f"(query embedding p50 {c['query_embedding_ms']['p50']} ms), dense lists exact {c['dense_exact_share']:.1%}, "
-            f"peak RSS {c['peak_rss_mb']} MB"
+            f"(query embedding p50 {c['query_embedding_ms']['p50']} ms), "
+            f"dense lists exact {c['dense_exact_share']:.1%}, peak RSS {c['peak_rss_mb']} MB"
         )
     return "\n".join(lines)
 

@@ -2,15 +2,16 @@
 
 At 100k chunks a float32 scan reads 154 MB per question and waits on memory bandwidth (4-9 ms
 on 2 cores, more when the machine is busy). The int8 codes are a quarter of that, and SIMD
-kernels (simsimd) multiply them faster than BLAS multiplies floats. An int8 score is within about
-0.003 of the cosine; the retriever takes a shortlist four times the size it keeps and rescores it
-exactly, and `laidub bench` reports how often the result equals an exact scan.
-"""
+kernels (simsimd) multiply them on one core faster than BLAS multiplies floats on two; the other
+core scores latent terms meanwhile. An int8 score is within about 0.003 of the cosine; the
+retriever takes a shortlist four times the size it keeps and rescores it exactly, and
+`laidub bench` reports how often the result equals an exact scan."""
 
 from __future__ import annotations
 
 import numpy as np
 import simsimd
+
 
 class DenseIndex:
     def __init__(self, vectors: np.ndarray):
