@@ -91,7 +91,7 @@ class Retriever:
         snapshot = self.snapshot()
         admitted = filters.mask(snapshot)
         vectors = self.index.embedder.query_vectors(query)
-        # Latent scoring and the dense scan take a few ms each at 100k chunks and release the GIL: one core each.
+        # Latent scoring and the dense scan take a few ms each at 100k chunks, mostly outside the GIL: one core each.
         latent = _LATENT.submit(lambda: _best(snapshot.latent.scores(vectors.latent), admitted))
         similarity = snapshot.dense.similarities(vectors.dense)  # approximate until rescored
         lists: list[list[int]] = [
