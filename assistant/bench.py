@@ -165,10 +165,10 @@ def _dense_exact_share(snapshot: Snapshot, vectors: list[np.ndarray]) -> float:
     Scores, not rows, are compared: copies of one seed vector can tie, and either tied row is right.
     """
     same = []
+    masks = [Filters().mask(snapshot) & snapshot.where("language", [language]) for language in LANGUAGES]
     for vector in vectors:
         exact = snapshot.dense.vectors @ vector
-        for language in LANGUAGES:
-            admitted = Filters().mask(snapshot) & snapshot.where("language", [language])
+        for admitted in masks:
             found = dense_best(snapshot.dense, snapshot.dense.similarities(vector), admitted, vector)
             best = np.sort(exact[admitted])[::-1][: len(found)]
             same.append(np.allclose(np.sort(exact[found])[::-1], best, rtol=0, atol=1e-6))

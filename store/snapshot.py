@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from store.chunks import Chunk
 from store.dense import DenseIndex
@@ -21,11 +20,6 @@ from store.latent import LatentIndex
 from store.lexical import LexicalIndex
 
 _FIELDS = ("kind", "language", "episode_id")
-
-# OpenBLAS's idle threads spin for a while after every product, taking the cores that the next question's
-# embedding or the LLM needs: a query embedding right after a 100k-row product took 46 ms instead of 32
-# (2 cores). The products left to BLAS are small (a shortlist's rescore), so it runs on the calling thread.
-threadpool_limits(1, user_api="blas")
 
 
 def _rows_by(chunks: list[Chunk], values_of) -> dict[str, np.ndarray]:
