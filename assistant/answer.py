@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from assistant.citations import Citation, SupportScorer, verify
 from assistant.config import Settings
 from assistant.context import Source, pack, render_source
-from assistant.errors import QuestionError
 from assistant.followup import Turn, standalone
 from assistant.library import open_library
 from assistant.llm import LLM, Message, open_llm
 from assistant.prompts import Prompts
 from assistant.refusal import covered
+from store.errors import QuestionError
 from store.language import detect_language
 from store.library import Library
 from store.retrieve import Filters, Hit

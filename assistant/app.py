@@ -27,14 +27,13 @@ from assistant import ui_render as ui
 from assistant.answer import Answer, Assistant
 from assistant.compare import Comparison, compare_stream, people_to_compare
 from assistant.config import Settings
-from assistant.errors import LLMError, ModelError, QuestionError
 from assistant.followup import Turn
 from assistant.library import open_library
 from assistant.model import resolve_model
 from assistant.prompts import Prompts
-from store.formats.errors import ParseError
+from store.errors import ParseError, QuestionError, SettingsError, UserError
 from store.language import detect_language
-from store.library import Library, UnknownFilter
+from store.library import Library
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,6 @@ POLL_SECONDS = 0.5
 INTERFACE_LANGUAGES = [("English", "en"), ("中文", "zh")]
 EXAMPLES = 3  # ui_example_1..3 in each language
 MODEL_GROUP = "model"  # answering and indexing share the CPU and the index: one at a time
-ANSWER_ERRORS = (QuestionError, UnknownFilter, LLMError, ModelError)
 # Events that only redraw the page: instant, without a progress overlay. Gradio 6.31 ignores
 # show_progress="hidden" unless show_progress_on is given, hence the empty list.
 QUIET = dict(queue=False, show_progress="hidden", show_progress_on=[])
@@ -303,7 +301,7 @@ class App:
                 else:
                     partial += part
                     yield show(ui.streaming_html(partial))
-        except ANSWER_ERRORS as err:
+        except UserError as err:
             yield show(ui.notice_html(labels("error", error=str(err)), "error"))
             return
         if isinstance(final, Comparison):
@@ -405,10 +403,10 @@ def credentials(settings: Settings) -> tuple[str, str] | None:
     if settings.auth:
         user, sep, password = settings.auth.partition(":")
         if not (sep and user and password):
-            raise ValueError("--auth (or LAIDUB_AUTH) must look like user:password")
+            raise SettingsError("--auth (or LAIDUB_AUTH) must look like user:password")
         return user, password
     if not _is_loopback(settings.host):
-        raise ValueError(
+        raise SettingsError(
             f"refusing to serve on {settings.host} without a password: anyone who can reach this machine could "
             f"use it. Add --auth user:password (or set LAIDUB_AUTH), or serve on 127.0.0.1."
         )

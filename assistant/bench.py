@@ -42,6 +42,7 @@ from store import embedder
 from store.chunks import Chunk, chunk_episode
 from store.embedder import E5Embedding, PassageCache, unpack
 from store.episode import Chapter, Episode, Quote, TranscriptSegment
+from store.errors import SettingsError
 from store.index import Index, connect
 from store.library import Library
 from store.people import PeopleIndex
@@ -84,7 +85,7 @@ def parse_sizes(text: str) -> list[int]:
     except ValueError:
         sizes = []
     if not sizes or min(sizes) <= 0:
-        raise ValueError(f"--sizes: expected comma-separated positive chunk counts like 1000,10000; got {text!r}")
+        raise SettingsError(f"--sizes: expected comma-separated positive chunk counts like 1000,10000; got {text!r}")
     return sizes
 
 
@@ -115,7 +116,7 @@ def _bench_seeds(settings: Settings, root: Path, progress: Callable[[str], None]
         first_search_s = round(_fresh_ms(partial(library.search, QUESTIONS[0])) / 1000, 2)
         chunks = library.index.count()
         if not chunks:
-            raise ValueError(f"no seed episodes in {settings.seeds_dir}; set LAIDUB_SEEDS_DIR to a folder of pages")
+            raise SettingsError(f"no seed episodes in {settings.seeds_dir}; set LAIDUB_SEEDS_DIR to a folder of pages")
         report[phase] = {"chunks": chunks, "ingest_s": ingest_s, "first_search_s": first_search_s,
                          "chunks_per_s": round(chunks / (ingest_s + first_search_s), 1)}  # fmt: skip
     return report, library

@@ -16,16 +16,8 @@ import click
 
 from assistant import render
 from assistant.config import Settings
-from assistant.errors import LLMError, ModelError
 from assistant.library import open_library
-from store.formats.errors import ParseError
-from store.library import UnknownFilter
-
-USER_ERRORS = (ParseError, UnknownFilter, FileNotFoundError, ValueError, ModelError, LLMError)
-
-
-class UserError(click.ClickException):
-    exit_code = 2
+from store.errors import UnknownFilter, UserError
 
 
 def emit(as_json: bool, payload: dict, text: str) -> None:
@@ -40,8 +32,8 @@ def command(fn):
     def wrapper(*args, as_json: bool, **kwargs):
         try:
             return fn(*args, as_json=as_json, **kwargs)
-        except USER_ERRORS + (UserError,) as err:
-            message = err.message if isinstance(err, click.ClickException) else str(err)
+        except UserError as err:
+            message = str(err)
             if as_json:
                 click.echo(json.dumps({"error": message}, ensure_ascii=False))
             click.echo(f"Error: {message}", err=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from assistant.answer import Answer
 from assistant.compare import Comparison
 from store.episode import parse_timestamp
+from store.errors import ParseError
 from store.language import detect_language
 from store.library import Library
 
@@ -39,7 +40,7 @@ def load_cases(path: Path, library: Library) -> list[Case]:
         gold = []
         for g in row.get("gold", []):
             if g["episode"] not in by_title:
-                raise ValueError(f"{path}:{n}: gold episode {g['episode']!r} is not indexed")
+                raise ParseError(f"{path}:{n}", f"gold episode {g['episode']!r} is not indexed")
             gold.append((by_title[g["episode"]], parse_timestamp(g["start"])))
         cases.append(Case(row.get("id", str(n)), row["question"], row["lang"], row["type"], gold))
     return cases

@@ -22,8 +22,8 @@ from llama_cpp import Llama, llama_cpp
 from llama_cpp.llama_chat_format import CHATML_CHAT_TEMPLATE, LLAMA3_INSTRUCT_CHAT_TEMPLATE, Jinja2ChatFormatter
 
 from assistant.config import Settings
-from assistant.errors import LLMError
-from assistant.model import ModelError, Progress, resolve_model
+from assistant.model import Progress, resolve_model
+from store.errors import LLMError, ModelError
 
 log = logging.getLogger(__name__)
 

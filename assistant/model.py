@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from assistant.config import Settings
-from assistant.errors import ModelError
+from store.errors import ModelError
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
+from store.errors import ParseError
 from store.language import has_cjk
 
 DEFINITIONS = 3  # the first senses are the common ones; later ones add noise
@@ -38,7 +39,7 @@ def load_terms(paths: list[Path]) -> list[str]:
             try:
                 table = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("terms", {})
             except tomllib.TOMLDecodeError as err:
-                raise ValueError(f"{path}: not valid TOML ({err})") from None
+                raise ParseError(str(path), f"not valid TOML ({err})") from None
             for term, english in table.items():
                 _TERMS[term] = tuple(_words(phrase) for phrase in english)
     glosses.cache_clear()

@@ -11,17 +11,13 @@ from pathlib import Path
 
 from store.embedder import E5Embedding
 from store.episode import Episode
+from store.errors import ParseError, UnknownFilter
 from store.formats import load_file
-from store.formats.errors import ParseError
-from store.index import Index, IngestResult, connect
 from store.glossary import load_terms
+from store.index import Index, IngestResult, connect
 from store.lexical import add_words
 from store.people import PeopleIndex
 from store.retrieve import Filters, Hit, Retriever
-
-
-class UnknownFilter(ValueError):
-    """A filter names an episode or person the library does not have."""
 
 
 class Library:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from store.episode import Episode
+from store.errors import ParseError
 from store.language import has_cjk
 
 
@@ -91,10 +92,10 @@ def load_aliases(paths: list[Path]) -> dict[str, list[str]]:
         try:
             table = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("aliases", {})
         except tomllib.TOMLDecodeError as err:
-            raise ValueError(f"{path}: not valid TOML ({err})") from None
+            raise ParseError(str(path), f"not valid TOML ({err})") from None
         for name, names in table.items():
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                raise ValueError(f'{path}: aliases for "{name}" must be a list of strings')
+                raise ParseError(str(path), f'aliases for "{name}" must be a list of strings')
             merged.setdefault(name, []).extend(n for n in names if n not in merged.get(name, []))
     return merged
 

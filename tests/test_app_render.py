@@ -28,7 +28,7 @@ from assistant.context import Source
 from assistant.prompts import Prompts
 from store.chunks import Chunk
 from store.episode import Episode
-from store.formats.errors import ParseError
+from store.errors import ParseError, SettingsError
 from store.library import Library
 from store.retrieve import Hit
 
@@ -90,7 +90,7 @@ def test_loopback_needs_no_login_and_any_host_may_have_one(host: str, auth: str,
 
 @pytest.mark.parametrize(("host", "auth"), [("0.0.0.0", ""), ("example.org", ""), ("127.0.0.1", "no-colon")])
 def test_a_public_host_without_a_login_or_a_malformed_login_is_refused(host: str, auth: str):
-    with pytest.raises(ValueError, match="auth|password"):
+    with pytest.raises(SettingsError, match="auth|password"):
         credentials(Settings.from_env(host=host, auth=auth))
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from store.episode import Episode, TranscriptSegment, parse_timestamp
+from store.errors import ParseError
 from store.formats import load_file
 from store.formats.chapters_json import parse_chapters_json
 from store.formats.episode_json import dump_episode_json, parse_episode_json
-from store.formats.errors import ParseError
 from store.formats.transcripts import attach_transcript, parse_srt, parse_vtt
 
 SEED = Path(__file__).parent.parent / "seeds" / "laidub-page.txt"

@@ -15,8 +15,9 @@ import pytest
 from store import embedder
 from store.chunks import chunk_episode
 from store.dense import DenseIndex
+from store.errors import UnknownFilter
 from store.index import REVISION_SECONDS
-from store.library import Library, UnknownFilter
+from store.library import Library
 from store.retrieve import CANDIDATES, dense_best
 
 SEED_PAGE = Path(__file__).parent.parent / "seeds" / "laidub-page.txt"

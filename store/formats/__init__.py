@@ -10,10 +10,11 @@ from os import PathLike
 from pathlib import Path
 
 from store.episode import Episode, slugify
+from store.errors import ParseError
 from store.formats.chapters_json import chapters_from_data
 from store.formats.episode_json import episodes_from_data, load_json
-from store.formats.errors import ParseError, read_text
 from store.formats.laidub_page import parse_page
+from store.formats.text import read_text
 from store.formats.transcripts import attach_transcript, parse_srt, parse_vtt
 
 _PAGES = {".txt", ".md"}

@@ -17,8 +17,8 @@ import math
 from pathlib import Path
 
 from store.episode import Chapter, Episode, slugify
+from store.errors import ParseError
 from store.formats.episode_json import check_episode, describe_value, load_json
-from store.formats.errors import ParseError
 from store.language import detect_language
 
 

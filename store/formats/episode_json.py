@@ -13,7 +13,7 @@ import json
 import pydantic
 
 from store.episode import Episode, slugify
-from store.formats.errors import ParseError
+from store.errors import ParseError
 
 _EXPECTED = {
     "int_type": "an integer",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from store.episode import Chapter, Entity, Episode, Quote, parse_timestamp, slugify
-from store.formats.errors import ParseError
+from store.errors import ParseError
 from store.language import detect_language, has_cjk
 
 _DURATION = re.compile(r"^\d{1,2}:[0-5]\d(?::[0-5]\d)?$")

@@ -13,7 +13,7 @@ import html
 import re
 
 from store.episode import Episode, TranscriptSegment, format_timestamp
-from store.formats.errors import ParseError
+from store.errors import ParseError
 
 _TIME = r"(?:(\d+):)?([0-5]\d):([0-5]\d)[,.](\d{1,3})"
 _TIMING = re.compile(rf"^{_TIME}\s*-->\s*{_TIME}(?:\s.*)?$")

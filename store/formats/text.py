@@ -1,13 +1,8 @@
-"""The one error every parser raises, so callers can show the file and the problem."""
+"""Reading a file as text, with a decode failure turned into a ParseError a user can act on."""
 
 from pathlib import Path
 
-
-class ParseError(ValueError):
-    def __init__(self, path: str, problem: str):
-        self.path = path
-        self.problem = problem
-        super().__init__(f"{path}: {problem}")
+from store.errors import ParseError
 
 
 def read_text(path) -> str:
