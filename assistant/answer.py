@@ -6,6 +6,10 @@ The CLI, the Python API and the Gradio app all call this one object.
     answer = assistant.ask("杨立昆为什么离开Meta？")
     for part in assistant.stream("Why did Yann leave Meta?"):
         ...  # str deltas as they are generated, then the final Answer
+    table = assistant.compare("world models", people=["LeCun", "Oriol"])  # a Comparison
+
+A question that compares people ("How do LeCun and Oriol differ on ...?") is answered as a
+comparison by `stream` too; `compare` is the explicit form, with the people given by name.
 
 Streamed deltas are the model's raw words; the final Answer is authoritative: its markers
 have been checked against the sources and renumbered (see citations.py).
@@ -16,9 +20,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 
-from assistant.citations import Citation, SupportScorer, verify
+from assistant.citations import SupportScorer, verify
+from assistant.compare import Comparer, detect_comparison, people_to_compare
 from assistant.config import Settings
 from assistant.context import Source, pack, render_source
 from assistant.followup import Turn, standalone
@@ -26,26 +30,13 @@ from assistant.library import open_library
 from assistant.llm import LLM, Message, open_llm
 from assistant.prompts import Prompts
 from assistant.refusal import covered
+from assistant.results import Answer, Comparison, ms_since
 from store.errors import QuestionError
-from store.language import detect_language
+from store.language import LANGUAGES, detect_language
 from store.library import Library
 from store.retrieve import Filters, Hit
 
 RETRIEVE_K = 8
-
-
-@dataclass
-class Answer:
-    question: str
-    language: str
-    text: str
-    refused: bool
-    citations: list[Citation] = field(default_factory=list)
-    sources: list[Source] = field(default_factory=list)
-    model: str = ""
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    standalone_question: str = ""
-    rows: list = field(default_factory=list)  # compare mode: one CompareRow per person
 
 
 class Assistant:
@@ -79,12 +70,10 @@ class Assistant:
                history: Sequence[Turn] = ()) -> Iterator[str | Answer]:
         started = time.perf_counter()
         question = self.check(question)
-        language = lang if lang in ("en", "zh") else detect_language(question)
+        language = lang if lang in LANGUAGES else detect_language(question)
         query = standalone(self.llm, self.prompts, history, question) if history else question
-        from assistant.compare import compare_stream, detect_comparison  # compare.py builds on Answer
-
         if people := detect_comparison(query, self.library.people):
-            yield from compare_stream(self, query, people, language, filters)
+            yield from Comparer(self.library, self.prompts, self.llm).stream(query, people, language, filters)
             return
         hits = self.library.search(query, k=RETRIEVE_K, filters=filters)
         timings = {"retrieve": ms_since(started)}
@@ -111,9 +100,25 @@ class Assistant:
         timings["total"] = ms_since(started)
         yield answer
 
-    def check(self, question: str) -> str:
+    def compare(self, topic: str, people: Sequence[str] = (), lang: str = "auto",
+                filters: Filters | None = None) -> Comparison:
+        return _final(self.compare_stream(topic, people, lang, filters))
+
+    def compare_stream(self, topic: str, people: Sequence[str] = (), lang: str = "auto",
+                       filters: Filters | None = None) -> Iterator[str | Comparison]:
+        """Compare the people given by name (or alias), else those `topic` names: each one's cited position,
+        then where they differ. `topic` is a topic ("world models") or a whole question."""
+        topic = self.check(topic, required=not people)  # given the people, "" compares them on anything
+        language = lang if lang in LANGUAGES else detect_language(topic)
+        persons = people_to_compare(topic, people, self.library.people)
+        if len(persons) < 2:
+            raise QuestionError(self.prompts.message(language, "compare_needs_people"))
+        return Comparer(self.library, self.prompts, self.llm).stream(topic, persons, language, filters)
+
+    def check(self, question: str, required: bool = True) -> str:
+        """The question with its whitespace normalised; QuestionError if it is empty or too long."""
         question = " ".join(question.split())
-        if not question:
+        if required and not question:
             raise QuestionError("the question is empty")
         if len(question) > self.settings.max_question_chars:
             raise QuestionError(
@@ -143,13 +148,5 @@ class Assistant:
 
 
 def _final(parts: Iterator[str | Answer]) -> Answer:
-    answer = None
-    for part in parts:
-        if isinstance(part, Answer):
-            answer = part
-    assert answer is not None
+    *_, answer = parts  # every stream ends with its Answer
     return answer
-
-
-def ms_since(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 1)

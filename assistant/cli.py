@@ -18,6 +18,7 @@ from assistant import render
 from assistant.config import Settings
 from assistant.library import open_library
 from store.errors import UnknownFilter, UserError
+from store.language import LANGUAGES
 
 
 def emit(as_json: bool, payload: dict, text: str) -> None:
@@ -40,6 +41,17 @@ def command(fn):
             sys.exit(2)
 
     return wrapper
+
+
+# -- options shared by several commands: each declared once -------------------------------------
+
+fast_option = click.option("--fast", is_flag=True, default=None, help="Use the small 0.5B model.")
+lang_option = click.option("--lang", type=click.Choice(["auto", *LANGUAGES]), default="auto", show_default=True,
+                           help="Answer language; auto answers in the question's language.")
+episode_option = click.option("--episode", "episodes", multiple=True,
+                              help="Only this episode (id or title). Repeatable.")
+person_option = click.option("--person", "--guest", "people", multiple=True,
+                             help="Only chapters about this person (name or alias, e.g. LeCun or 杨立昆). Repeatable.")
 
 
 @click.group()
@@ -90,21 +102,13 @@ def people(as_json):
     emit(as_json, {"people": [render.person_json(p) for p in everyone]}, text)
 
 
-def search_options(fn):
-    for option in reversed([
-        click.option("--k", default=8, show_default=True, help="How many results."),
-        click.option("--episode", "episodes", multiple=True, help="Only this episode (id or title). Repeatable."),
-        click.option("--guest", "--person", "people", multiple=True, help="Only chapters about this person. Repeatable."),
-        click.option("--kind", "kinds", multiple=True, help="chapter, quote, segment, summary or entity."),
-        click.option("--language", "languages", multiple=True, help="Only chunks in en or zh."),
-    ]):  # fmt: skip
-        fn = option(fn)
-    return fn
-
-
 @cli.command()
 @click.argument("question")
-@search_options
+@click.option("--k", default=8, show_default=True, help="How many results.")
+@episode_option
+@person_option
+@click.option("--kind", "kinds", multiple=True, help="chapter, quote, segment, summary or entity.")
+@click.option("--language", "languages", multiple=True, help="Only chunks in en or zh.")
 @command
 def search(question, k, episodes, people, kinds, languages, as_json):
     """Search chapters and quotes (no model needed)."""
@@ -121,11 +125,10 @@ def search(question, k, episodes, people, kinds, languages, as_json):
 
 @cli.command()
 @click.argument("question")
-@click.option("--lang", type=click.Choice(["auto", "en", "zh"]), default="auto", show_default=True,
-              help="Answer language; auto answers in the question's language.")
-@click.option("--episode", "episodes", multiple=True, help="Only this episode (id or title). Repeatable.")
-@click.option("--guest", "--person", "people", multiple=True, help="Only chapters about this person. Repeatable.")
-@click.option("--fast", is_flag=True, default=None, help="Use the small 0.5B model.")
+@lang_option
+@episode_option
+@person_option
+@fast_option
 @command
 def ask(question, lang, episodes, people, fast, as_json):
     """Answer a question from the episodes, citing chapter timestamps."""
@@ -148,11 +151,11 @@ def ask(question, lang, episodes, people, fast, as_json):
 @click.option("--host", help="Address to listen on (default 127.0.0.1, or LAIDUB_HOST). Beyond this machine needs --auth.")
 @click.option("--port", type=int, help="Port to listen on (default 7860, or LAIDUB_PORT).")
 @click.option("--auth", help="user:password the browser must log in with (or LAIDUB_AUTH).")
-@click.option("--fast", is_flag=True, default=None, help="Use the small 0.5B model.")
+@fast_option
 @command
 def serve(host, port, auth, fast, as_json):
     """Open the web app: chat with cited answers, browse the library, add episodes."""
-    from assistant.app import serve as serve_app
+    from assistant.web.app import serve as serve_app
 
     serve_app(Settings.from_env(host=host, port=port, auth=auth, fast=fast))
 
@@ -161,35 +164,27 @@ def serve(host, port, auth, fast, as_json):
 @click.argument("topic")
 @click.option("--person", "--guest", "people", multiple=True,
               help="Someone to compare (name or alias, e.g. LeCun or 杨立昆). Repeat; default: the people TOPIC names.")
-@click.option("--lang", type=click.Choice(["auto", "en", "zh"]), default="auto", show_default=True,
-              help="Answer language; auto answers in TOPIC's language.")
-@click.option("--episode", "episodes", multiple=True, help="Only this episode (id or title). Repeatable.")
-@click.option("--fast", is_flag=True, default=None, help="Use the small 0.5B model.")
+@lang_option
+@episode_option
+@fast_option
 @command
 def compare_views(topic, people, lang, episodes, fast, as_json):
     """Compare people's views on TOPIC: each one's cited position, then where they agree and differ."""
     from assistant.answer import Assistant
-    from assistant.compare import compare, people_to_compare
-    from store.language import detect_language
 
     assistant = Assistant(Settings.from_env(fast=fast))
-    topic = assistant.check(topic)
-    persons = people_to_compare(topic, people, assistant.library.people)
-    if len(persons) < 2:
-        raise UserError('name at least two people, e.g. laidub compare "world models" --person LeCun --person Oriol')
-    language = lang if lang in ("en", "zh") else detect_language(topic)
-    result = compare(assistant, topic, persons, language, assistant.library.filters(episodes))
+    result = assistant.compare(topic, people, lang, assistant.library.filters(episodes))
     emit(as_json, render.compare_json(result), render.answer_text(result))
 
 
 @cli.command(name="eval")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--retrieval-only", is_flag=True, help="Skip the answer metrics (no model needed).")
-@click.option("--fast", is_flag=True, default=None, help="Use the small 0.5B model.")
+@fast_option
 @command
 def evaluate(path, retrieval_only, fast, as_json):
     """Score retrieval (recall@5, MRR by language) and answers on a JSONL question set."""
-    from assistant.evaluate import answer_metrics, compare_metrics, load_cases, retrieval_metrics
+    from assistant.measure.evaluate import answer_metrics, compare_metrics, load_cases, retrieval_metrics
 
     settings = Settings.from_env(fast=fast)
     library = open_library(settings)
@@ -211,11 +206,11 @@ def evaluate(path, retrieval_only, fast, as_json):
 @click.option("--answers/--no-answers", default=True, show_default=True,
               help="Also time answering with the model (first token, total, prefix reuse, raw llama-cpp-python).")
 @click.option("--questions", type=click.Path(exists=True, path_type=Path), help="JSONL of questions for --answers.")
-@click.option("--fast", is_flag=True, default=None, help="Use the small 0.5B model.")
+@fast_option
 @command
 def bench(sizes, queries, answers, questions, fast, as_json):
     """Time ingest, indexing and search (synthetic corpora, temporary) and answering with the model."""
-    from assistant.bench import QUESTIONS, bench_text, parse_sizes, run_bench
+    from assistant.measure.bench import QUESTIONS, bench_text, parse_sizes, run_bench
 
     def progress(step: str) -> None:  # the bench takes minutes: say what it is doing
         click.echo(f"bench: {step}", err=True)
@@ -224,7 +219,7 @@ def bench(sizes, queries, answers, questions, fast, as_json):
     report = run_bench(settings, parse_sizes(sizes), queries, progress)
     if answers:
         from assistant.answer import Assistant
-        from assistant.bench_answers import bench_answers, load_questions
+        from assistant.measure.bench_answers import bench_answers, load_questions
 
         assistant = Assistant(settings)
         report["answers"] = bench_answers(assistant, load_questions(questions, QUESTIONS), progress)

@@ -22,17 +22,17 @@ import dataclasses
 import re
 import time
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass
 
 import jieba
 import jieba.posseg
 import numpy as np
 
-from assistant.answer import Answer, Assistant, ms_since
-from assistant.citations import MARGIN, MARKER, Citation, SupportScorer, citation_for
+from assistant.citations import MARGIN, MARKER, SupportScorer, citation_for
 from assistant.context import Source, pack, render_source, sentences
-from assistant.llm import Message
+from assistant.llm import LLM, Message
+from assistant.prompts import Prompts
 from assistant.refusal import covered
+from assistant.results import CompareRow, Comparison, ms_since
 from store.language import has_cjk
 from store.lexical import tokenize
 from store.library import Library
@@ -57,21 +57,6 @@ _FRAMING = _JOINERS | set(
 )
 _MASK = "\u2400"  # stands in for a known name while looking for unknown ones next to it
 _SENTENCE_ENDS = ".!?。！？"
-
-
-@dataclass
-class CompareRow:
-    person: str
-    episode_title: str
-    position: str  # in the answer's language; a "no view" / "not in any episode" message when citation is None
-    quote: str  # the cited chapter's pull quote, in its original words
-    citation: Citation | None
-
-
-@dataclass
-class Comparison(Answer):
-    topic: str = ""
-    summary: str = ""  # where they agree and differ, written from the rows' positions only
 
 
 # -- recognising a comparison ---------------------------------------------------------------
@@ -163,104 +148,114 @@ def _name_items(text: str) -> list[tuple[str, bool]]:
 # -- answering ------------------------------------------------------------------------------
 
 
-def compare(
-    assistant: Assistant, question: str, people: Sequence[Person], language: str, filters: Filters | None = None
-) -> Comparison:
-    *_, result = compare_stream(assistant, question, people, language, filters)
-    return result
+class Comparer:
+    """Writes a Comparison from the library with the model; the Assistant makes one per comparison."""
 
+    def __init__(self, library: Library, prompts: Prompts, llm: LLM):
+        self.library, self.prompts, self.llm = library, prompts, llm
 
-def compare_stream(
-    assistant: Assistant, question: str, people: Sequence[Person], language: str, filters: Filters | None = None
-) -> Iterator[str | Comparison]:
-    """The table row by row as each position is written, then the synthesis, then the Comparison.
+    def stream(
+        self, question: str, people: Sequence[Person], language: str, filters: Filters | None = None
+    ) -> Iterator[str | Comparison]:
+        """The table row by row as each position is written, then the synthesis, then the Comparison.
 
-    `question` is a whole question ("How do LeCun and Oriol differ on world models?") or just a topic.
-    """
-    started = time.perf_counter()
-    prompts = assistant.prompts
-    topic = topic_of(question, assistant.library.people, people)
-    evidence = [(person, _sources(assistant, person, topic, filters)) for person in people]
-    result = Comparison(question, language, "", refused=True, model=assistant.llm.name, topic=topic)
-    result.standalone_question, result.timings_ms["retrieve"] = question, ms_since(started)
-    about = topic or prompts.message(language, "compare_any_topic")
-    heading = prompts.message(language, "compare_heading")
-    table = [heading, "|" + "---|" * (heading.count("|") - 1)]
-    yield "\n".join(table) + "\n"
+        `question` is a whole question ("How do LeCun and Oriol differ on world models?") or just a topic.
+        """
+        started = time.perf_counter()
+        prompts = self.prompts
+        topic = topic_of(question, self.library.people, people)
+        evidence = [(person, self._sources(person, topic, filters)) for person in people]
+        result = Comparison(question, language, "", refused=True, model=self.llm.name, topic=topic)
+        result.standalone_question, result.timings_ms["retrieve"] = question, ms_since(started)
+        about = topic or prompts.message(language, "compare_any_topic")
+        heading = prompts.message(language, "compare_heading")
+        table = [heading, "|" + "---|" * (heading.count("|") - 1)]
+        yield "\n".join(table) + "\n"
 
-    markers: dict[tuple[str, int], int] = {}  # chapter -> marker, so rows citing one chapter share it
-    for person, sources in evidence:
-        row = _row(assistant, person, about, sources, language, markers)
-        result.rows.append(row)
-        result.timings_ms.setdefault("first_token", ms_since(started))  # the first row is the first model output shown
-        table.append(_table_line(row))
-        yield table[-1] + "\n"
-    result.citations = list({row.citation.marker: row.citation for row in result.rows if row.citation}.values())
-    result.sources = [source for _, sources in evidence for source in sources]
+        markers: dict[tuple[str, int], int] = {}  # chapter -> marker, so rows citing one chapter share it
+        for person, sources in evidence:
+            row = self._row(person, about, sources, language, markers)
+            result.rows.append(row)
+            result.timings_ms.setdefault("first_token", ms_since(started))  # the first row is the first output shown
+            table.append(_table_line(row))
+            yield table[-1] + "\n"
+        result.citations = list({row.citation.marker: row.citation for row in result.rows if row.citation}.values())
+        result.sources = [source for _, sources in evidence for source in sources]
 
-    viewed = [row for row in result.rows if row.citation]
-    label = f"\n**{prompts.message(language, 'compare_summary_label')}**\n"
-    if len(viewed) >= 2:
-        yield label
-        summary = yield from _synthesize(assistant, about, viewed, language)
-        result.summary = summary if _faithful(summary, viewed, assistant.library) else ""
-    elif viewed:
-        result.summary = prompts.message(language, "compare_one_view", person=viewed[0].person)
-        yield label + result.summary
-    result.text = "\n".join(table) + (f"\n{label}{result.summary}" if result.summary else "")
-    result.refused = not viewed
-    result.timings_ms["total"] = ms_since(started)
-    yield result
+        viewed = [row for row in result.rows if row.citation]
+        label = f"\n**{prompts.message(language, 'compare_summary_label')}**\n"
+        if len(viewed) >= 2:
+            yield label
+            summary = yield from self._synthesize(about, viewed, language)
+            result.summary = summary if _faithful(summary, viewed, self.library) else ""
+        elif viewed:
+            result.summary = prompts.message(language, "compare_one_view", person=viewed[0].person)
+            yield label + result.summary
+        result.text = "\n".join(table) + (f"\n{label}{result.summary}" if result.summary else "")
+        result.refused = not viewed
+        result.timings_ms["total"] = ms_since(started)
+        yield result
 
+    def _sources(self, person: Person, topic: str, filters: Filters | None) -> list[Source]:
+        """The person's own chapters on the topic (at most PER_PERSON); none for someone in no episode."""
+        if not person.roles:
+            return []
+        scope = dataclasses.replace(filters or Filters(), people=[person.name])
+        hits = self.library.search(topic or person.name, k=PER_PERSON, filters=scope)
+        # The people filter already keeps other people's chapters out; checking again here makes the
+        # attribution guarantee independent of how the retriever treats filters. A chapter must also speak
+        # to the topic (the term-coverage test that decides refusals): without it, a person who never
+        # discusses the topic would get a view made up from whatever chapters mention them.
+        hits = [hit for hit in hits if person.name in hit.chunk.people and covered(topic, [hit], self.library)]
+        focus = f"{person.name} {topic}"  # pack keeps the sentences about this person and topic
+        return pack(focus, hits, self.library, self.prompts, self.llm.count_tokens, POSITION_CONTEXT_TOKENS,
+                    PER_PERSON)  # fmt: skip
 
-def _sources(assistant: Assistant, person: Person, topic: str, filters: Filters | None) -> list[Source]:
-    """The person's own chapters on the topic (at most PER_PERSON); none for someone in no episode."""
-    if not person.roles:
-        return []
-    scope = dataclasses.replace(filters or Filters(), people=[person.name])
-    hits = assistant.library.search(topic or person.name, k=PER_PERSON, filters=scope)
-    # The people filter already keeps other people's chapters out; checking again here makes the
-    # attribution guarantee independent of how the retriever treats filters. A chapter must also speak
-    # to the topic (the term-coverage test that decides refusals): without it, a person who never
-    # discusses the topic would get a view made up from whatever chapters mention them.
-    hits = [hit for hit in hits if person.name in hit.chunk.people and covered(topic, [hit], assistant.library)]
-    focus = f"{person.name} {topic}"  # pack keeps the sentences about this person and topic
-    count_tokens = assistant.llm.count_tokens
-    return pack(focus, hits, assistant.library, assistant.prompts, count_tokens, POSITION_CONTEXT_TOKENS, PER_PERSON)
+    def _row(
+        self, person: Person, about: str, sources: list[Source], language: str, markers: dict[tuple[str, int], int]
+    ) -> CompareRow:
+        prompts = self.prompts
+        if not person.roles:
+            unknown = prompts.message(language, "compare_unknown_person", person=person.name)
+            return CompareRow(person.name, "", unknown, "", None)
+        position = self._position(person, about, sources, language) if sources else ""
+        if not position:
+            return CompareRow(person.name, "", prompts.message(language, "compare_no_view"), "", None)
+        source = _best_supported(position, sources, self.library.index.embedder)
+        citation = citation_for(source, markers.setdefault(source.hit.anchor, len(markers) + 1))
+        return CompareRow(person.name, citation.episode_title, position, citation.quote, citation)
 
+    def _position(self, person: Person, about: str, sources: list[Source], language: str) -> str:
+        """The person's view in a sentence or two, written from their own sources only."""
+        # A 1.5B model answers in the sources' language unless told how to begin (measured: English
+        # positions for Chinese questions), so the language instruction names the first words.
+        instruction = self.prompts.message(language, "compare_position_in", person=person.name)
+        index = self.library.people
+        sources_text = "\n\n".join(render_source(_about_person(s, person, index), self.prompts) for s in sources)
+        messages = self._messages("compare_position", instruction, person=person.name, topic=about,
+                                  sources=sources_text)  # fmt: skip
+        return _clean(self.llm.complete(messages, POSITION_TOKENS, stop=["\n\n"]))
 
-def _row(
-    assistant: Assistant,
-    person: Person,
-    about: str,
-    sources: list[Source],
-    language: str,
-    markers: dict[tuple[str, int], int],
-) -> CompareRow:
-    prompts = assistant.prompts
-    if not person.roles:
-        unknown = prompts.message(language, "compare_unknown_person", person=person.name)
-        return CompareRow(person.name, "", unknown, "", None)
-    position = _position(assistant, person, about, sources, language) if sources else ""
-    if not position:
-        return CompareRow(person.name, "", prompts.message(language, "compare_no_view"), "", None)
-    source = _best_supported(position, sources, assistant.library.index.embedder)
-    citation = citation_for(source, markers.setdefault(source.hit.anchor, len(markers) + 1))
-    return CompareRow(person.name, citation.episode_title, position, citation.quote, citation)
+    def _synthesize(self, about: str, rows: list[CompareRow], language: str) -> Generator[str, None, str]:
+        """Streams how the people's views differ, written from their positions only; returns it cleaned."""
+        # Asked for "where they agree and differ", the model restates both views or invents common ground;
+        # a one-sentence contrast in a given shape is what it does reliably.
+        instruction = self.prompts.message(
+            language, "compare_synthesis_in", first=rows[0].person, second=rows[1].person
+        )
+        positions = "\n".join(f"- {row.person}: {row.position}" for row in rows)
+        messages = self._messages("compare_synthesis", instruction, topic=about, positions=positions)
+        raw = ""
+        for delta in self.llm.stream(messages, SUMMARY_TOKENS, stop=["\n\n"]):
+            raw += delta
+            yield delta
+        return _clean(raw)
 
-
-def _position(assistant: Assistant, person: Person, about: str, sources: list[Source], language: str) -> str:
-    """The person's view in a sentence or two, written from their own sources only."""
-    # A 1.5B model answers in the sources' language unless told how to begin (measured: English
-    # positions for Chinese questions), so the language instruction names the first words.
-    instruction = assistant.prompts.message(language, "compare_position_in", person=person.name)
-    index = assistant.library.people
-    sources_text = "\n\n".join(render_source(_about_person(s, person, index), assistant.prompts) for s in sources)
-    messages = _messages(
-        assistant, "compare_position", instruction, person=person.name, topic=about, sources=sources_text
-    )
-    raw = assistant.llm.complete(messages, POSITION_TOKENS, stop=["\n\n"])
-    return _clean(raw)
+    def _messages(self, prompt: str, language_instruction: str, **values: str) -> list[Message]:
+        # The answer prompt's rules (sources only, say who holds a view) are the compare rules too, and the
+        # model keeps that system prompt evaluated, so each call only reads its own part.
+        user = self.prompts.fill(prompt, language_instruction=language_instruction, **values)
+        return [Message("system", self.prompts.fill("answer_system")), Message("user", user)]
 
 
 def _about_person(source: Source, person: Person, index: PeopleIndex) -> Source:
@@ -284,22 +279,6 @@ def _about_person(source: Source, person: Person, index: PeopleIndex) -> Source:
     quoted = {p.name for p in index.mentioned_in(source.quote)}
     quote = source.quote if not quoted or person.name in quoted else ""
     return dataclasses.replace(source, excerpt=" ".join(kept), quote=quote)
-
-
-def _synthesize(assistant: Assistant, about: str, rows: list[CompareRow], language: str) -> Generator[str, None, str]:
-    """Streams how the people's views differ, written from their positions only; returns it cleaned."""
-    # Asked for "where they agree and differ", the model restates both views or invents common ground;
-    # a one-sentence contrast in a given shape is what it does reliably.
-    instruction = assistant.prompts.message(
-        language, "compare_synthesis_in", first=rows[0].person, second=rows[1].person
-    )
-    positions = "\n".join(f"- {row.person}: {row.position}" for row in rows)
-    messages = _messages(assistant, "compare_synthesis", instruction, topic=about, positions=positions)
-    raw = ""
-    for delta in assistant.llm.stream(messages, SUMMARY_TOKENS, stop=["\n\n"]):
-        raw += delta
-        yield delta
-    return _clean(raw)
 
 
 def _faithful(summary: str, rows: list[CompareRow], library: Library) -> bool:
@@ -326,13 +305,6 @@ def _faithful(summary: str, rows: list[CompareRow], library: Library) -> bool:
         if tokenize(part) and scores[owner] < scores.max() - MARGIN:
             return False
     return True
-
-
-def _messages(assistant: Assistant, prompt: str, language_instruction: str, **values: str) -> list[Message]:
-    # The answer prompt's rules (sources only, say who holds a view) are the compare rules too, and the
-    # model keeps that system prompt evaluated, so each call only reads its own part.
-    user = assistant.prompts.fill(prompt, language_instruction=language_instruction, **values)
-    return [Message("system", assistant.prompts.fill("answer_system")), Message("user", user)]
 
 
 def _best_supported(position: str, sources: list[Source], embedder) -> Source:

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
+from assistant.citations import Citation
+from assistant.results import Answer, CompareRow, Comparison
 from store.episode import Episode, format_timestamp
 from store.index import IngestResult
 from store.people import Person
 from store.retrieve import Hit
-
-if TYPE_CHECKING:  # `laidub search` must not pay for importing the model stack
-    from assistant.answer import Answer
-    from assistant.citations import Citation
-    from assistant.compare import CompareRow, Comparison
 
 
 def hit_json(hit: Hit) -> dict:

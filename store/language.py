@@ -7,6 +7,7 @@ English word, so we compare the two counts.
 
 import re
 
+LANGUAGES = ("en", "zh")  # what LaiDub publishes, and what answers are written in
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 

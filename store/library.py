@@ -9,12 +9,14 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from store.chunks import ALL_KINDS
 from store.embedder import E5Embedding
 from store.episode import Episode
 from store.errors import ParseError, UnknownFilter
-from store.formats import load_file
+from store.formats import SUFFIXES, load_file
 from store.glossary import load_terms
 from store.index import Index, IngestResult, connect
+from store.language import LANGUAGES
 from store.lexical import add_words
 from store.people import PeopleIndex
 from store.retrieve import Filters, Hit, Retriever
@@ -88,7 +90,7 @@ class Library:
     def ingest_if_empty(self, seeds_dir: Path, progress=None) -> list[IngestResult]:
         if not self.is_empty():
             return []
-        seeds = sorted(p for p in Path(seeds_dir).iterdir() if p.suffix in (".txt", ".md", ".json", ".srt", ".vtt"))
+        seeds = sorted(p for p in Path(seeds_dir).iterdir() if p.suffix in SUFFIXES)
         return self.ingest(seeds, progress=progress)
 
     # -- searching ---------------------------------------------------------------------
@@ -111,11 +113,11 @@ class Library:
                 raise UnknownFilter(f"unknown person {value!r}; known people: {choices or '(none)'}")
             names.append(person.name)
         for value in kinds:
-            if value not in ("chapter", "quote", "segment", "summary", "entity"):
-                raise UnknownFilter(f"unknown kind {value!r}; kinds: chapter, quote, segment, summary, entity")
+            if value not in ALL_KINDS:
+                raise UnknownFilter(f"unknown kind {value!r}; kinds: {', '.join(ALL_KINDS)}")
         for value in languages:
-            if value not in ("en", "zh"):
-                raise UnknownFilter(f"unknown language {value!r}; languages: en, zh")
+            if value not in LANGUAGES:
+                raise UnknownFilter(f"unknown language {value!r}; languages: {', '.join(LANGUAGES)}")
         return Filters(episode_ids, names, list(kinds), list(languages))
 
     def search(self, query: str, k: int = 8, filters: Filters | None = None) -> list[Hit]:

@@ -27,6 +27,7 @@ import numpy as np
 from store.chunks import TIMED_KINDS, Chunk
 from store.dense import DenseIndex
 from store.index import Index
+from store.language import LANGUAGES
 from store.people import PeopleIndex
 from store.snapshot import Snapshot
 
@@ -34,7 +35,6 @@ RRF_K = 60
 CANDIDATES = 40  # per ranked list
 SHORTLIST = 4 * CANDIDATES  # dense rows chosen by approximate (int8) similarity, then rescored exactly
 SECONDARY_WEIGHT = 0.1  # a chapter's pull quote matching too is weak extra evidence
-LANGUAGES = ("en", "zh")
 PER_PERSON = 2  # chapters each named person is guaranteed in a multi-person question
 
 _LATENT = ThreadPoolExecutor(2, thread_name_prefix="latent-scores")  # the UI serves several sessions at once

@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import httpx
 import pytest
 from chromadb.errors import NotFoundError
+from click.testing import CliRunner
 
+from assistant.cli import cli as laidub_cli
 from assistant.config import REPO, Settings
+from assistant.llm import LLM, Message
 from store.index import connect
 from store.library import Library
 
@@ -112,6 +116,22 @@ def laidub() -> Callable[..., subprocess.CompletedProcess[str]]:
     return run
 
 
+@pytest.fixture(scope="session")
+def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Runs `laidub` in this process with click's CliRunner, as `laidub` would: cli(env, "search", "...", "--json").
+
+    Only the env's LAIDUB_* settings apply (any others of the developer's are unset), and the result
+    looks like a finished process, so a test can switch between this and the real command."""
+
+    def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+        settings = {k: None for k in os.environ if k.startswith("LAIDUB_")}
+        settings |= {k: v for k, v in env.items() if k.startswith("LAIDUB_")}
+        result = CliRunner().invoke(laidub_cli, list(args), env=settings, catch_exceptions=False)
+        return subprocess.CompletedProcess(["laidub", *args], result.exit_code, result.stdout, result.stderr)
+
+    return run
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -140,3 +160,24 @@ def _wait_for_heartbeat(url: str, process: subprocess.Popen, log: Path) -> None:
             pass
         time.sleep(0.2)
     pytest.fail(f"chroma run did not answer {url}/api/v2/heartbeat within {CHROMA_START_SECONDS} s")
+
+
+class ScriptedLLM(LLM):
+    """Gives the scripted replies in turn (the last one from then on) and records each prompt it was shown."""
+
+    name = "scripted"
+    n_ctx = 4096
+
+    def __init__(self, *replies: str):
+        self.replies = replies or ("They see it from their own sources [1].",)
+        self.prompts: list[str] = []
+
+    def stream(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] | None = None) -> Iterator[str]:
+        self.prompts.append(messages[-1].content)
+        yield from re.findall(r"\S+\s*", self.replies[min(len(self.prompts), len(self.replies)) - 1])
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 3
+
+    def count_messages(self, messages: Sequence[Message]) -> int:
+        return sum(self.count_tokens(m.content) for m in messages)

@@ -15,17 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import VENV_BIN
+from conftest import VENV_BIN, ScriptedLLM
 from fastapi.testclient import TestClient
-from test_compare import ScriptedLLM
 
-from assistant import ui_render as ui
 from assistant.answer import Assistant
-from assistant.app import UPLOAD_LIMIT_MB, App, Loader, _within_limit, create_server, credentials
 from assistant.citations import Citation
 from assistant.config import REPO, Settings
 from assistant.context import Source
 from assistant.prompts import Prompts
+from assistant.web import html as ui
+from assistant.web.app import UPLOAD_LIMIT_MB, App, Loader, _within_limit, create_server, credentials
 from store.chunks import Chunk
 from store.episode import Episode
 from store.errors import ParseError, SettingsError
@@ -219,7 +218,7 @@ def test_a_question_queued_behind_another_says_it_is_waiting(scripted_app: App):
 
 def test_compare_mode_without_two_people_says_what_it_needs(scripted_app: App):
     outputs = run_answer(scripted_app, "What is a world model?", compare=True)
-    assert "ld-error" in final_bubble(outputs) and "two or more people" in final_bubble(outputs)
+    assert "ld-error" in final_bubble(outputs) and "at least two people" in final_bubble(outputs)
 
 
 def test_compare_mode_renders_a_table_row_per_chosen_person(scripted_app: App):

@@ -1,5 +1,8 @@
 """The `laidub` command as scripts use it: the JSON contract of DESIGN.md, and bad input.
 
+The commands run in process (click's CliRunner), except the first-run seeding and one bad file,
+which run the installed `laidub` binary.
+
 Bad input must name the file (or value) and the problem, exit with 2, and leave the index
 exactly as it was, so each such test compares every chunk id, digest and episode document
 before and after.
@@ -27,7 +30,7 @@ HIT_KEYS = {"rank", "episode_id", "episode_title", "kind", "title", "start", "st
             "score"}  # fmt: skip
 BROKEN_SRT = "1\n00:00:01,000 --> 00:00:04,000\nHello\n\n2\n00:00:05,000 --> 00:0x:09,000\nWorld\n"
 
-Run = Callable[..., subprocess.CompletedProcess[str]]  # the `laidub` fixture
+Run = Callable[..., subprocess.CompletedProcess[str]]  # the `cli` (in process) and `laidub` (binary) fixtures
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +78,8 @@ def lecun_json(**changes: object) -> str:
 # -- the JSON contract -------------------------------------------------------------------
 
 
-def test_search_json_matches_the_contract(seeded_env: dict[str, str], laidub: Run):
-    code, payload, _ = run_json(laidub, seeded_env, "search", "杨立昆为什么离开Meta？", "--k", "3")
+def test_search_json_matches_the_contract(seeded_env: dict[str, str], cli: Run):
+    code, payload, _ = run_json(cli, seeded_env, "search", "杨立昆为什么离开Meta？", "--k", "3")
     assert code == 0
     assert set(payload) == {"query", "results", "timings_ms"}
     assert payload["query"] == "杨立昆为什么离开Meta？"
@@ -88,8 +91,8 @@ def test_search_json_matches_the_contract(seeded_env: dict[str, str], laidub: Ru
     assert set(payload["timings_ms"]) == {"total"} and payload["timings_ms"]["total"] > 0
 
 
-def test_episodes_json(seeded_env: dict[str, str], laidub: Run):
-    code, payload, _ = run_json(laidub, seeded_env, "episodes")
+def test_episodes_json(seeded_env: dict[str, str], cli: Run):
+    code, payload, _ = run_json(cli, seeded_env, "episodes")
     assert code == 0
     assert sorted(e["id"] for e in payload["episodes"]) == SEED_IDS
     lecun = next(e for e in payload["episodes"] if e["id"] == LECUN)
@@ -97,18 +100,18 @@ def test_episodes_json(seeded_env: dict[str, str], laidub: Run):
                                                                        "1:21:56")  # fmt: skip
 
 
-def test_people_json(seeded_env: dict[str, str], laidub: Run):
-    code, payload, _ = run_json(laidub, seeded_env, "people")
+def test_people_json(seeded_env: dict[str, str], cli: Run):
+    code, payload, _ = run_json(cli, seeded_env, "people")
     assert code == 0
     people = {p["name"]: p for p in payload["people"]}
     assert "杨立昆" in people["Yann LeCun"]["aliases"]
     assert people["Yann LeCun"]["episodes"][LECUN] == "guest"
 
 
-def test_eval_reports_retrieval_by_language(seeded_env: dict[str, str], laidub: Run):
+def test_eval_reports_retrieval_by_language(seeded_env: dict[str, str], cli: Run):
     if not EVAL_SET.exists():
         pytest.skip(f"no eval set at {EVAL_SET} (shared/ is expected beside the repo)")
-    code, payload, _ = run_json(laidub, seeded_env, "eval", str(EVAL_SET), "--retrieval-only")
+    code, payload, _ = run_json(cli, seeded_env, "eval", str(EVAL_SET), "--retrieval-only")
     assert code == 0
     for language in ("all", "en", "zh"):
         metrics = payload["retrieval"][language]
@@ -162,21 +165,21 @@ BAD_FILES = {
 
 @pytest.mark.parametrize("case", BAD_FILES)
 def test_a_bad_file_is_named_and_changes_nothing(
-    case: str, seeded_env: dict[str, str], data_dir: Path, tmp_path: Path, laidub: Run
+    case: str, seeded_env: dict[str, str], data_dir: Path, tmp_path: Path, cli: Run
 ):
     make, problem = BAD_FILES[case]
     path = make(tmp_path)
     before = index_state(data_dir)
-    code, payload, stderr = run_json(laidub, seeded_env, "ingest", str(path))
+    code, payload, stderr = run_json(cli, seeded_env, "ingest", str(path))
     assert code == 2
     assert payload["error"].startswith(f"{path}: ") and problem in payload["error"], payload["error"]
     assert f"Error: {payload['error']}" in stderr
     assert index_state(data_dir) == before
 
 
-def test_an_unknown_episode_filter_lists_the_known_ones(seeded_env: dict[str, str], data_dir: Path, laidub: Run):
+def test_an_unknown_episode_filter_lists_the_known_ones(seeded_env: dict[str, str], data_dir: Path, cli: Run):
     before = index_state(data_dir)
-    code, payload, _ = run_json(laidub, seeded_env, "search", "world models", "--episode", "no-such-episode")
+    code, payload, _ = run_json(cli, seeded_env, "search", "world models", "--episode", "no-such-episode")
     assert code == 2
     assert "unknown episode 'no-such-episode'" in payload["error"]
     assert all(i in payload["error"] for i in SEED_IDS)
@@ -184,7 +187,7 @@ def test_an_unknown_episode_filter_lists_the_known_ones(seeded_env: dict[str, st
 
 
 def test_a_batch_with_one_bad_file_writes_nothing(
-    seeded_env: dict[str, str], data_dir: Path, tmp_path: Path, laidub: Run
+    seeded_env: dict[str, str], data_dir: Path, tmp_path: Path, cli: Run
 ):
     good = tmp_path / "good.json"
     good.write_text(lecun_json(summary="An edited summary that must not reach the index."), encoding="utf-8")
@@ -192,20 +195,32 @@ def test_a_batch_with_one_bad_file_writes_nothing(
     bad.write_text(BROKEN_SRT, encoding="utf-8")
     before = index_state(data_dir)
 
-    code, payload, _ = run_json(laidub, seeded_env, "ingest", str(good), str(bad))
+    code, payload, _ = run_json(cli, seeded_env, "ingest", str(good), str(bad))
     assert code == 2
     assert payload["error"].startswith(f"{bad}: ") and "bad timestamp" in payload["error"]
     assert index_state(data_dir) == before
 
     # The control: good.json alone is written, so the comparison above can see a write.
-    code, payload, _ = run_json(laidub, seeded_env, "ingest", str(good))
+    code, payload, _ = run_json(cli, seeded_env, "ingest", str(good))
     assert code == 0 and payload["ingested"][0]["updated"] == 1
     assert index_state(data_dir) != before
 
 
-def test_search_on_an_empty_index_says_how_to_fill_it(make_env: Callable, data_dir: Path, tmp_path: Path, laidub: Run):
+def test_search_on_an_empty_index_says_how_to_fill_it(make_env: Callable, data_dir: Path, tmp_path: Path, cli: Run):
     no_seeds = tmp_path / "no-seeds"
     no_seeds.mkdir()
-    code, payload, _ = run_json(laidub, make_env(data_dir, LAIDUB_SEEDS_DIR=str(no_seeds)), "search", "x")
+    code, payload, _ = run_json(cli, make_env(data_dir, LAIDUB_SEEDS_DIR=str(no_seeds)), "search", "x")
     assert code == 2
     assert payload == {"error": "no episodes indexed; run `laidub ingest PATH` to add some"}
+
+
+def test_the_installed_command_keeps_the_contract_for_a_bad_file(
+    seeded_env: dict[str, str], data_dir: Path, tmp_path: Path, laidub: Run
+):
+    """The tests above run the CLI in process; this one runs the installed `laidub`, as scripts do."""
+    path = not_utf8(tmp_path)
+    before = index_state(data_dir)
+    code, payload, stderr = run_json(laidub, seeded_env, "ingest", str(path))
+    assert code == 2 and payload["error"].startswith(f"{path}: not UTF-8 text")
+    assert stderr.strip() == f"Error: {payload['error']}"  # one line, no traceback
+    assert index_state(data_dir) == before

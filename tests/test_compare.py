@@ -8,50 +8,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from conftest import ScriptedLLM
 
 from assistant import render
 from assistant.answer import Assistant
-from assistant.compare import (
-    Comparison,
-    compare,
-    detect_comparison,
-    named_people,
-    resolve_people,
-    topic_of,
-)
+from assistant.compare import detect_comparison, named_people, resolve_people, topic_of
 from assistant.config import REPO, Settings
-from assistant.llm import LLM, Message
+from assistant.results import Comparison
 from store.language import detect_language
 from store.library import Library
 
 LECUN_EPISODE = "Yann LeCun on What Comes After LLMs"
 GEMINI_EPISODE = "Gemini Co-Lead on World Models, RL's Next Domains & Continual Learning"
 BIOGRAPHER_EPISODE = "A Conversation With Demis Hassabis' Biographer"
-
-
-class ScriptedLLM(LLM):
-    """Gives the scripted replies in turn (the last one from then on) and records each prompt it was shown."""
-
-    name = "scripted"
-    n_ctx = 4096
-
-    def __init__(self, *replies: str):
-        self.replies = replies or ("They see it from their own sources [1].",)
-        self.prompts: list[str] = []
-
-    def stream(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] | None = None) -> Iterator[str]:
-        self.prompts.append(messages[-1].content)
-        yield from re.findall(r"\S+\s*", self.replies[min(len(self.prompts), len(self.replies)) - 1])
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 3
-
-    def count_messages(self, messages: Sequence[Message]) -> int:
-        return sum(self.count_tokens(m.content) for m in messages)
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +134,7 @@ def test_topic_is_the_question_without_people_and_framing(library: Library, ques
 
 def test_each_position_prompt_sees_only_that_persons_sources(library: Library, about: dict):
     assistant = scripted(library)
-    result = compare(assistant, "world models", resolve_people(["LeCun", "Oriol"], library.people), "en")
+    result = assistant.compare("world models", ["LeCun", "Oriol"], "en")
     lecun_prompt, oriol_prompt, synthesis_prompt = assistant.llm.prompts
     assert LECUN_EPISODE in lecun_prompt and GEMINI_EPISODE not in lecun_prompt
     assert GEMINI_EPISODE in oriol_prompt and LECUN_EPISODE not in oriol_prompt
@@ -174,8 +146,7 @@ def test_each_position_prompt_sees_only_that_persons_sources(library: Library, a
 def test_a_model_naming_the_wrong_person_cannot_move_a_citation(library: Library, about: dict):
     # The measured failure: Oriol's definition of a world model given to LeCun.
     assistant = scripted(library, "Oriol Vinyals says a world model is a renderer you change by language [1][2].")
-    people = resolve_people(["LeCun", "Oriol"], library.people)
-    result = compare(assistant, "world models", people, "en")
+    result = assistant.compare("world models", ["LeCun", "Oriol"], "en")
     assert_attributed(about, result)
     assert result.rows[0].citation.episode_title == LECUN_EPISODE
 
@@ -183,7 +154,7 @@ def test_a_model_naming_the_wrong_person_cannot_move_a_citation(library: Library
 def test_a_chapter_about_several_people_shows_each_only_their_sentences(library: Library):
     # Mallaby's chapter on Silver also gives Demis's view; the measured swap gave Silver's view to Demis.
     assistant = scripted(library)
-    compare(assistant, "learning from human data", resolve_people(["Demis", "David Silver"], library.people), "en")
+    assistant.compare("learning from human data", ["Demis", "David Silver"], "en")
     demis_prompt, silver_prompt, _ = assistant.llm.prompts
     assert "Demis told Mallaby" in demis_prompt and "absolutist" not in demis_prompt
     assert "very very hard over" not in demis_prompt  # the pull quote is about David
@@ -195,19 +166,14 @@ def test_every_row_cites_a_chapter_about_its_person(library: Library, about: dic
     assistant = scripted(library)
     for topic in ("world models", "AI safety", "强化学习", ""):
         for first, second in zip(named, named[1:] + named[:1], strict=True):
-            result = compare(assistant, topic, [first, second], "en")
+            result = assistant.compare(topic, [first.name, second.name], "en")
             assert [row.person for row in result.rows] == [first.name, second.name]
             assert_attributed(about, result)
 
 
 def test_someone_in_no_episode_gets_a_row_saying_so_and_no_model_call(library: Library):
     assistant = scripted(library)
-    result = compare(
-        assistant,
-        "Compare Geoffrey Hinton and Andrew Ng",
-        named_people("Compare Geoffrey Hinton and Andrew Ng", library.people),
-        "en",
-    )
+    result = assistant.compare("Compare Geoffrey Hinton and Andrew Ng", lang="en")
     hinton, ng = result.rows
     assert ng.citation is None and ng.position == assistant.prompts.message(
         "en", "compare_unknown_person", person="Andrew Ng"
@@ -220,7 +186,7 @@ def test_someone_in_no_episode_gets_a_row_saying_so_and_no_model_call(library: L
 
 def test_someone_with_nothing_on_the_topic_gets_no_view(library: Library):
     assistant = scripted(library)
-    result = compare(assistant, "JEPA", resolve_people(["LeCun", "Elon Musk"], library.people), "zh")
+    result = assistant.compare("JEPA", ["LeCun", "Elon Musk"], "zh")
     lecun, musk = result.rows
     assert lecun.citation and musk.citation is None
     assert musk.position == assistant.prompts.message("zh", "compare_no_view")
@@ -235,16 +201,14 @@ def test_a_synthesis_that_swaps_views_is_dropped(library: Library, swapped: bool
     first, second = reversed(views) if swapped else views
     summary = f"Yann LeCun stresses that a world model {first}, while Oriol Vinyals says it {second}."
     assistant = scripted(library, lecun, oriol, summary)
-    result = compare(assistant, "world models", resolve_people(["LeCun", "Oriol"], library.people), "en")
+    result = assistant.compare("world models", ["LeCun", "Oriol"], "en")
     assert result.summary == ("" if swapped else summary)
     assert [row.position for row in result.rows] == [lecun[:-5] + ".", oriol[:-5] + "."]
 
 
 def test_rows_citing_one_chapter_share_a_marker(library: Library):
     assistant = scripted(library)
-    result = compare(
-        assistant, "learning from human data", resolve_people(["Demis", "David Silver"], library.people), "en"
-    )
+    result = assistant.compare("learning from human data", ["Demis", "David Silver"], "en")
     assert [row.citation.title for row in result.rows] == ["David Silver and the RL True Believers"] * 2
     assert [row.citation.marker for row in result.rows] == [1, 1] and len(result.citations) == 1
 

@@ -14,8 +14,11 @@ import pytest
 from conftest import free_port, stop
 
 from assistant.config import Settings
-from assistant.llm import LLMError, LocalLLM, Message, OpenAICompatLLM, open_llm
-from assistant.model import ModelError, resolve_model
+from assistant.llm import Message, open_llm
+from assistant.llm.gguf import resolve_model
+from assistant.llm.local import LocalLLM
+from assistant.llm.server import OpenAICompatLLM
+from store.errors import LLMError, ModelError
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SYSTEM = Message(

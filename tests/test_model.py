@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant import model
 from assistant.config import Settings
-from assistant.model import FAST, ModelError, ModelSpec, ensure_model, resolve_model
+from assistant.llm import gguf as model
+from assistant.llm.gguf import FAST, ModelSpec, ensure_model, resolve_model
+from store.errors import ModelError
 
 
 @pytest.fixture

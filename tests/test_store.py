@@ -151,9 +151,9 @@ def test_questions_asked_at_once_get_the_engines_own_vectors():
     """A question's dense and latent passes run side by side, and several questions may come at once."""
     questions = ["Why did Yann LeCun leave Meta?", "维尼亚尔斯如何定义世界模型？", "What does Demis Hassabis regret?",
                  "强化学习的下一个领域是什么？", "What is JEPA?", "持续学习和记忆有什么关系？"]  # fmt: skip
-    engine = embedder._engine()
+    engine = embedder.engine()
     expected = [(engine.query(q), engine.sparse(q, fmt="indices")) for q in questions]
-    embedder._cached_query_vectors.cache_clear()
+    embedder.forget_queries()
     with ThreadPoolExecutor(len(questions)) as pool:
         asked = list(pool.map(embedder.E5Embedding().query_vectors, questions))
     for (dense, (indices, values)), vectors in zip(expected, asked):

@@ -21,7 +21,9 @@ _PAGES = {".txt", ".md"}
 _TRANSCRIPTS = {".srt": parse_srt, ".vtt": parse_vtt}
 SUPPORTED = ".txt/.md (LaiDub page), .json (episode JSON or Podcasting 2.0 chapters), .srt/.vtt (transcript)"
 
-__all__ = ["SUPPORTED", "ParseError", "load_file"]
+SUFFIXES = (*sorted(_PAGES), ".json", *_TRANSCRIPTS)  # what ingest, the seeds folder and uploads accept
+
+__all__ = ["SUFFIXES", "SUPPORTED", "ParseError", "load_file"]
 
 
 def load_file(
@@ -35,7 +37,7 @@ def load_file(
     """
     name = str(path)
     suffix = Path(path).suffix.lower()
-    if suffix not in {*_PAGES, ".json", *_TRANSCRIPTS}:
+    if suffix not in SUFFIXES:
         raise ParseError(name, f"unsupported file type {suffix or '(no extension)'!r}; supported: {SUPPORTED}")
     try:
         text = read_text(path)

