@@ -35,7 +35,7 @@ test: install
 	$(PY) -m pytest
 
 test-fast: install
-	$(PY) -m pytest -m "not e2e and not browser and not server"
+	$(PY) -m pytest -m "not e2e and not browser and not server and not crash"
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -63,13 +63,29 @@ def cli():
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--episode", "episode_id", help="Episode id a transcript (.srt/.vtt) or chapters file belongs to.")
+@click.option("--replace", is_flag=True,
+              help="Let a file update a stored episode with its id that came from another file (else it gets a new id).")
 @command
-def ingest(paths, episode_id, as_json):
-    """Index LaiDub pages, episode JSON, Podcasting 2.0 chapters JSON or SRT/VTT transcripts."""
+def ingest(paths, episode_id, replace, as_json):
+    """Index LaiDub pages, episode JSON, Podcasting 2.0 chapters JSON or SRT/VTT transcripts.
+
+    Every file is checked before anything is written; then each episode is written whole. If the
+    command is interrupted, the episodes already written stay, and running it again finishes the rest.
+    """
     library = open_library(Settings.from_env())
-    results = library.ingest(list(paths), episode_id=episode_id)
-    lines = [f"{r.title}: {r.added} added, {r.updated} updated, {r.removed} removed, {r.unchanged} unchanged" for r in results]
-    emit(as_json, {"ingested": [render.ingest_json(r) for r in results]}, "\n".join(lines))
+    results = library.ingest(list(paths), episode_id=episode_id, replace=replace)
+    emit(as_json, {"ingested": [render.ingest_json(r) for r in results]}, "\n".join(map(render.ingest_text, results)))
+
+
+@cli.command()
+@click.argument("episode_id")
+@command
+def remove(episode_id, as_json):
+    """Remove an episode and everything indexed from it."""
+    library = open_library(Settings.from_env())
+    title = library.episode(episode_id).title if library.episode(episode_id) else episode_id
+    removed = library.remove(episode_id)
+    emit(as_json, {"removed": {"episode_id": episode_id, "chunks": removed}}, f"Removed {title} ({removed} chunks).")
 
 
 @cli.command()

@@ -1,4 +1,4 @@
-"""Open the configured Library, ingesting the bundled seeds the first time it is empty."""
+"""Open the configured Library, indexing the bundled seeds until they have been indexed once."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ def open_library(settings: Settings, progress=None) -> Library:
         alias_files=[settings.seeds_dir / "aliases.toml", settings.data_dir / "aliases.toml"],
         glossary_files=[settings.seeds_dir / "glossary.toml", settings.data_dir / "glossary.toml"],
     )
-    if library.is_empty() and settings.seeds_dir.is_dir():
-        library.ingest_if_empty(settings.seeds_dir, progress=progress or _stderr_progress)
+    if settings.seeds_dir.is_dir():
+        library.seed(settings.seeds_dir, progress=progress or _stderr_progress)
     return library
 
 

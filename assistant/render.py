@@ -39,6 +39,11 @@ def ingest_json(result: IngestResult) -> dict:
     return dataclasses.asdict(result)
 
 
+def ingest_text(result: IngestResult) -> str:
+    counts = f"{result.added} added, {result.updated} updated, {result.removed} removed, {result.unchanged} unchanged"
+    return f"{result.title} [{result.episode_id}]: {counts}" + (f" — {result.note}" if result.note else "")
+
+
 def hit_text(hit: Hit) -> str:
     c = hit.chunk
     text = c.text if len(c.text) < 240 else c.text[:237] + "…"

@@ -4,8 +4,9 @@ Kinds: `chapter` (title + body), `quote` (the pull quote, the guest's own words)
 `entity` (one per entity), `segment` (transcript windows). Chapters, quotes and segments
 carry a timestamp a user can jump to; summary and entities describe the whole episode.
 
-Chunk ids are derived from the episode id, kind and position only, so ingesting the same
-file twice writes the same ids, and an edited episode's leftover ids can be found and removed.
+A chunk's id is its place in the episode (episode id, kind, position) plus its content digest:
+ingesting the same file twice writes nothing, and an edited chunk gets a new id beside the old
+one, so an update never changes a chunk a reader of the previous version can see (store/index.py).
 """
 
 from __future__ import annotations
@@ -43,14 +44,21 @@ class Chunk:
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
     @property
+    def place(self) -> str:
+        """The id without the digest: the same for every version of this chunk."""
+        return self.id.split("#", 1)[0]
+
+    @property
     def embed_text(self) -> str:
         return f"{self.title}\n{self.text}" if self.kind == "chapter" else self.text
 
 
 def chunk_episode(episode: Episode) -> list[Chunk]:
     def make(kind: str, key: str, **fields) -> Chunk:
-        return Chunk(id=f"{episode.id}/{kind}/{key}", episode_id=episode.id, kind=kind,
-                     episode_title=episode.title, show=episode.show, **fields)
+        chunk = Chunk(id="", episode_id=episode.id, kind=kind, episode_title=episode.title,
+                      show=episode.show, **fields)
+        chunk.id = f"{episode.id}/{kind}/{key}#{chunk.digest}"
+        return chunk
 
     chunks = [make("summary", "0", title="Summary", text=episode.summary,
                    language=episode.summary_language, end=episode.duration,

@@ -4,9 +4,12 @@ Embedded `PersistentClient` by default; a URL switches to `HttpClient`, so the s
 against a shared Chroma server. Chunks are written with our own e5 vectors and the collection
 is bound to our embedding function, so Chroma never reaches for its downloading default.
 
-Writes are ordered so a failure cannot lose what was indexed: everything that can fail on
-bad input (parsing, embedding) happens before the first write; new and changed chunks are
-upserted before orphans of an edited episode are deleted.
+An episode's write is atomic to readers, even if the process is killed mid-write: a chunk's id
+holds its content digest (store/chunks.py), so new chunks are written beside the old ones, and
+the episode record, which lists its chunk ids, is the commit point. Readers take only the chunks
+their episode's record lists, so they see the old version or the new one, never a mix, and no
+chunk of an episode without a record. A journal entry, written before the first chunk and deleted
+after the last old chunk, tells the next opener what a killed writer left behind to delete.
 
 Search does not query Chroma's HNSW: it reads a Snapshot of every chunk (store/snapshot.py).
 Each write sets a new random revision in the chunk collection's metadata, so every reader,
@@ -17,6 +20,8 @@ against a Chroma server each ask is a round trip. Its own writes it sees at once
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -30,11 +35,13 @@ from chromadb.config import Settings as ChromaSettings
 from store.chunks import Chunk, chunk_episode
 from store.embedder import DIM, E5Embedding
 from store.episode import Episode
+from store.errors import SettingsError
 from store.lexical import document_terms
 from store.snapshot import Snapshot
 
 _PAGE = 2000  # rows per Chroma get(); the server caps request sizes
 REVISION_SECONDS = 1.0  # how late a reader may see another process's write
+_UNIT = [1.0] + [0.0] * (DIM - 1)  # the vector of a state row: Chroma needs one, cosine needs it non-zero
 
 
 @dataclass
@@ -45,6 +52,7 @@ class IngestResult:
     updated: int
     removed: int
     unchanged: int
+    note: str = ""  # what the user should know: a new id given on a collision, or what was replaced
 
     @property
     def changed(self) -> bool:
@@ -61,7 +69,10 @@ def connect(data_dir: Path, url: str = ""):
             ssl=parsed.scheme == "https",
             settings=chroma_settings,
         )
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        (data_dir / "chroma").mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a file where a folder should be, or no permission
+        raise SettingsError(f"LAIDUB_DATA_DIR={data_dir} cannot hold the library: {err.strerror}") from None
     return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=chroma_settings)
 
 
@@ -77,55 +88,99 @@ class Index:
         # Chroma re-reads the writes it has not yet synced (up to `sync_threshold`, documents included) on
         # every write. Episode documents are whole episodes, so at the default of 1000 a write took 0.9 s
         # once 400 episodes were stored (0.06 s syncing every 10); a new episode-sized HNSW syncs cheaply.
+        small = {"hnsw": {"space": "cosine", "batch_size": 10, "sync_threshold": 10}}
         self.episodes_col = client.get_or_create_collection(
-            f"{name}-episodes", embedding_function=embedder,
-            configuration={"hnsw": {"space": "cosine", "batch_size": 10, "sync_threshold": 10}},
+            f"{name}-episodes", embedding_function=embedder, configuration=small
         )
+        # Unfinished writes ("write:<episode id>") and flags ("seeded"); a handful of rows, never searched.
+        self.state_col = client.get_or_create_collection(f"{name}-state", embedding_function=embedder,
+                                                         configuration=small)
+        self._repair()
 
     # -- writing -----------------------------------------------------------------------
 
-    def upsert_episode(self, episode: Episode) -> IngestResult:
+    def upsert_episode(self, episode: Episode, source: str = "") -> IngestResult:
         chunks = chunk_episode(episode)
-        stored = self.chunks_col.get(where={"episode_id": episode.id}, include=["metadatas"])
-        digests = {i: (m or {}).get("digest") for i, m in zip(stored["ids"], stored["metadatas"])}
-        changed = [c for c in chunks if digests.get(c.id) != c.digest]
-        vectors = self.embedder.passages([c.embed_text for c in changed])
-        self.embedder.latent([c.embed_text for c in changed])  # cached now, so no search waits for it
-        card = self.embedder.passages([f"{episode.title}\n{episode.summary}"])
+        stored = set(self.chunks_col.get(where={"episode_id": episode.id}, include=[])["ids"])
+        new = [c for c in chunks if c.id not in stored]
+        orphans = sorted(stored - {c.id for c in chunks})
+        record = {"title": episode.title, "show": episode.show, "source": source,
+                  "chunks": "\n".join(c.id for c in chunks)}
+        current = self.episodes_col.get(ids=[episode.id], include=["documents", "metadatas"])
+        if not new and not orphans and current["documents"] == [episode.to_json()] and current["metadatas"] == [record]:
+            return IngestResult(episode.id, episode.title, 0, 0, 0, len(chunks))
 
-        for start in range(0, len(changed), self._batch_size()):
-            batch = changed[start : start + self._batch_size()]
+        vectors = self.embedder.passages([c.embed_text for c in new])
+        self.embedder.latent([c.embed_text for c in new])  # cached now, so no search waits for it
+        card = self.embedder.passages([f"{episode.title}\n{episode.summary}"])
+        self._begin(episode.id)
+        for start in range(0, len(new), self._batch_size()):
+            batch = new[start : start + self._batch_size()]
             self.chunks_col.upsert(
                 ids=[c.id for c in batch],
                 embeddings=vectors[start : start + len(batch)],
                 documents=[c.text for c in batch],
                 metadatas=[_metadata(c) for c in batch],
             )
-        orphans = sorted(set(digests) - {c.id for c in chunks})
+        self.episodes_col.upsert(ids=[episode.id], embeddings=card, documents=[episode.to_json()],
+                                 metadatas=[record])  # the commit point: readers now see the new version
+        self._new_revision()
         if orphans:
             self.chunks_col.delete(ids=orphans)
-        document = episode.to_json()
-        if changed or orphans or self.episodes_col.get(ids=[episode.id])["documents"] != [document]:
-            self.episodes_col.upsert(
-                ids=[episode.id],
-                embeddings=card,
-                documents=[document],
-                metadatas=[{"title": episode.title, "show": episode.show}],
-            )
-            self._new_revision()  # only on a real change: every reader reloads its snapshot after one
-        added = sum(1 for c in changed if c.id not in digests)
-        return IngestResult(episode.id, episode.title, added, len(changed) - added, len(orphans),
-                            len(chunks) - len(changed))
+        self._end(episode.id)
 
-    def remove_episode(self, episode_id: str) -> None:
-        self.chunks_col.delete(where={"episode_id": episode_id})
-        self.episodes_col.delete(ids=[episode_id])
+        places = {i.split("#", 1)[0] for i in stored}
+        updated = sum(1 for c in new if c.place in places)
+        removed = len({i.split("#", 1)[0] for i in orphans} - {c.place for c in chunks})
+        return IngestResult(episode.id, episode.title, len(new) - updated, updated, removed,
+                            len(chunks) - len(new))
+
+    def remove_episode(self, episode_id: str) -> int:
+        """Delete an episode and its chunks; returns how many chunks went."""
+        chunk_ids = self.chunks_col.get(where={"episode_id": episode_id}, include=[])["ids"]
+        self._begin(episode_id)
+        self.episodes_col.delete(ids=[episode_id])  # the commit point: readers no longer see it
         self._new_revision()
+        if chunk_ids:
+            self.chunks_col.delete(ids=chunk_ids)
+        self._end(episode_id)
+        return len(chunk_ids)
 
     def _new_revision(self) -> None:
         revision = uuid.uuid4().hex
         self.chunks_col.modify(metadata={"revision": revision})
         self._revision = (time.monotonic(), revision)
+
+    # -- the journal of unfinished writes ----------------------------------------------
+
+    def _begin(self, episode_id: str) -> None:
+        self._set_state(f"write:{episode_id}", {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})
+
+    def _end(self, episode_id: str) -> None:
+        self.state_col.delete(ids=[f"write:{episode_id}"])
+
+    def _repair(self) -> None:
+        """Delete what killed writers left: chunks their episode's record does not list (invisible to readers)."""
+        rows = self.state_col.get(where={"pid": {"$gte": 0}}, include=["metadatas"])
+        for entry, meta in zip(rows["ids"], rows["metadatas"]):
+            if not _abandoned(meta):
+                continue  # another process is writing it right now
+            episode_id = entry.removeprefix("write:")
+            listed = self._listed_chunks([episode_id])
+            stored = self.chunks_col.get(where={"episode_id": episode_id}, include=[])["ids"]
+            leftovers = [i for i in stored if not _visible(i, {"episode_id": episode_id}, listed)]
+            if leftovers:
+                self.chunks_col.delete(ids=leftovers)
+            self.state_col.delete(ids=[entry])
+
+    def _set_state(self, key: str, meta: dict) -> None:
+        self.state_col.upsert(ids=[key], embeddings=[_UNIT], documents=[key], metadatas=[meta])
+
+    def is_seeded(self) -> bool:
+        return bool(self.state_col.get(ids=["seeded"], include=[])["ids"])
+
+    def mark_seeded(self) -> None:
+        self._set_state("seeded", {"at": time.time()})
 
     # -- reading -----------------------------------------------------------------------
 
@@ -133,6 +188,11 @@ class Index:
         rows = self.episodes_col.get(include=["documents"])
         episodes = [Episode.from_json(doc) for doc in rows["documents"]]
         return sorted(episodes, key=lambda e: e.title.lower())
+
+    def sources(self) -> dict[str, str]:
+        """The file name each episode was last written from ("" for episodes indexed before sources were kept)."""
+        rows = self.episodes_col.get(include=["metadatas"])
+        return {i: (m or {}).get("source", "") for i, m in zip(rows["ids"], rows["metadatas"])}
 
     def count(self) -> int:
         return self.chunks_col.count()
@@ -147,20 +207,50 @@ class Index:
 
     def snapshot(self) -> Snapshot:
         revision = self.revision()  # read first: a write during the load leaves the snapshot stale, not wrong
+        listed = self._listed_chunks()
         chunks, vectors, terms = [], [], []
         for offset in range(0, self.count(), _PAGE):
             rows = self.chunks_col.get(include=["documents", "metadatas", "embeddings"], limit=_PAGE, offset=offset)
-            for i, d, m in zip(rows["ids"], rows["documents"], rows["metadatas"]):
-                chunk = _chunk(i, d, m)
+            keep = [n for n, (i, m) in enumerate(zip(rows["ids"], rows["metadatas"])) if _visible(i, m, listed)]
+            for n in keep:
+                chunk = _chunk(rows["ids"][n], rows["documents"][n], rows["metadatas"][n])
                 chunks.append(chunk)
                 # Chunks indexed before terms were stored are tokenized now.
-                terms.append(m["terms"].split(" ") if m.get("terms") else document_terms(chunk))
-            vectors.append(np.asarray(rows["embeddings"], dtype=np.float32).reshape(-1, DIM))
+                meta = rows["metadatas"][n]
+                terms.append(meta["terms"].split(" ") if meta.get("terms") else document_terms(chunk))
+            vectors.append(np.asarray(rows["embeddings"], dtype=np.float32).reshape(-1, DIM)[keep])
         matrix = np.concatenate(vectors) if vectors else np.zeros((0, DIM), dtype=np.float32)
         return Snapshot(revision, chunks, matrix, terms, self.embedder)
 
+    def _listed_chunks(self, episode_ids: list[str] | None = None) -> dict[str, set[str] | None]:
+        """Each recorded episode's chunk ids; None for a record from before records listed them (all count)."""
+        rows = self.episodes_col.get(ids=episode_ids, include=["metadatas"])
+        return {i: set(m["chunks"].split("\n")) if (m or {}).get("chunks") else None
+                for i, m in zip(rows["ids"], rows["metadatas"])}
+
     def _batch_size(self) -> int:
         return min(self._client.get_max_batch_size(), 1000)
+
+
+def _visible(chunk_id: str, meta: dict, listed: dict[str, set[str] | None]) -> bool:
+    """A chunk is searchable once its episode's record is written and lists it."""
+    episode_id = meta["episode_id"]
+    return episode_id in listed and (listed[episode_id] is None or chunk_id in listed[episode_id])
+
+
+def _abandoned(journal: dict) -> bool:
+    """A write whose process is gone (same machine), or that began over an hour ago (any machine)."""
+    if time.time() - journal.get("started", 0) > 3600:
+        return True
+    if journal.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(int(journal["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
 
 
 def _metadata(chunk: Chunk) -> dict:

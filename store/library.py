@@ -1,11 +1,19 @@
 """The store's front door: ingest files, list episodes, search. CLI, UI and Assistant use this.
 
-Ingest is all-or-nothing per call: every file is parsed (and so validated) before anything is
-written, so one bad file in a batch leaves the index exactly as it was.
+Ingest validates per call and writes per episode: every file is parsed before anything is
+written, so one bad file in a batch leaves the index exactly as it was; then each episode is
+written atomically (store/index.py). A crash mid-batch leaves the episodes written so far, whole;
+running the same command again finishes the rest and rewrites nothing.
+
+An episode's id comes from its title, so two different episodes can claim one id. A file only
+updates the stored episode it came from (same file name), or one it explicitly extends (a
+transcript for it); any other claim gets a new id (`-2`, `-3`, ...) unless the caller asks to
+replace, and the result says which happened.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -61,37 +69,77 @@ class Library:
         return people
 
     def is_empty(self) -> bool:
-        return self.index.count() == 0
+        return not self.episodes()
 
     # -- writing -----------------------------------------------------------------------
 
-    def parse(self, paths: list[Path], episode_id: str | None = None) -> list[Episode]:
-        """Parse every file first; raises ParseError naming the first bad file."""
+    def parse(self, paths: list[Path], episode_id: str | None = None) -> list[tuple[Episode, str]]:
+        """Each episode the files define, with the file name it came from; raises ParseError on the first bad file."""
         known = {e.id: e for e in self.episodes()}
-        parsed: list[Episode] = []
+        parsed: list[tuple[Episode, str]] = []
         for path in paths:
             if not Path(path).is_file():
                 raise ParseError(str(path), "no such file")
-            parsed += load_file(Path(path), episode_id=episode_id, existing=known | {e.id: e for e in parsed})
+            earlier = known | {e.id: e for e, _ in parsed}
+            parsed += [(e, Path(path).name) for e in load_file(Path(path), episode_id=episode_id, existing=earlier)]
         return parsed
 
-    def ingest(self, paths: list[Path], episode_id: str | None = None, progress=None) -> list[IngestResult]:
-        episodes = self.parse(paths, episode_id)
-        self._people_of(self.episodes() + episodes)
+    def ingest(self, paths: list[Path], episode_id: str | None = None, replace: bool = False,
+               progress=None) -> list[IngestResult]:
+        planned = self._claim_ids(self.parse(paths, episode_id), replace)
+        self._people_of(self.episodes() + [e for e, _, _ in planned])
         results = []
-        for n, episode in enumerate(episodes):
+        for n, (episode, source, note) in enumerate(planned):
             if progress:
-                progress(n, len(episodes), episode.title)
-            results.append(self.index.upsert_episode(episode))
+                progress(n, len(planned), episode.title)
+            result = self.index.upsert_episode(episode, source)
+            result.note = note
+            results.append(result)
         if progress:
-            progress(len(episodes), len(episodes), "done")
+            progress(len(planned), len(planned), "done")
         return results
 
-    def ingest_if_empty(self, seeds_dir: Path, progress=None) -> list[IngestResult]:
-        if not self.is_empty():
+    def _claim_ids(self, parsed: list[tuple[Episode, str]], replace: bool) -> list[tuple[Episode, str, str]]:
+        """Settle id collisions before anything is written: (episode, source, note) per episode to write."""
+        stored = {e.id: e for e in self.episodes()}
+        sources = self.index.sources()
+        planned: dict[str, tuple[Episode, str, str]] = {}
+        for episode, source in parsed:
+            earlier = episode.id in planned
+            taken, taken_from, note = planned[episode.id] if earlier else (
+                stored.get(episode.id), sources.get(episode.id, ""), "")
+            if taken is None:
+                note = ""
+            elif _extends(episode, taken):
+                source = taken_from or source  # a transcript belongs to the page it extends
+            elif not earlier and _same_file(source, episode, taken_from, taken):
+                note = ""
+            elif replace:
+                note = f"replaced {taken.title!r} (from {taken_from or 'an earlier ingest'})"
+            else:
+                new_id = _own_or_free_id(episode.id, source, sources, set(stored) | set(planned))
+                note = (f"stored as {new_id}: {episode.id!r} is already {taken.title!r} "
+                        f"(from {taken_from or 'an earlier ingest'}); pass --replace to update that one instead")
+                episode = dataclasses.replace(episode, id=new_id)
+            planned[episode.id] = (episode, source, note)
+        return list(planned.values())
+
+    def remove(self, episode_id: str) -> int:
+        """Delete an episode and its chunks; returns how many chunks were removed."""
+        if self.episode(episode_id) is None:
+            known = ", ".join(sorted(e.id for e in self.episodes())) or "(none indexed)"
+            raise UnknownFilter(f"unknown episode {episode_id!r}; known episode ids: {known}")
+        return self.index.remove_episode(episode_id)
+
+    def seed(self, seeds_dir: Path, progress=None) -> list[IngestResult]:
+        """Index the demo episodes once. Idempotent, so a first run that was interrupted finishes next time;
+        once complete it never runs again, so an episode the user removed stays removed."""
+        if self.index.is_seeded():
             return []
         seeds = sorted(p for p in Path(seeds_dir).iterdir() if p.suffix in SUFFIXES)
-        return self.ingest(seeds, progress=progress)
+        results = self.ingest(seeds, progress=progress)
+        self.index.mark_seeded()
+        return results
 
     # -- searching ---------------------------------------------------------------------
 
@@ -122,3 +170,22 @@ class Library:
 
     def search(self, query: str, k: int = 8, filters: Filters | None = None) -> list[Hit]:
         return self.retriever.search(query, k, filters)
+
+
+def _extends(episode: Episode, taken: Episode) -> bool:
+    """A transcript attached to an episode is that episode with segments added."""
+    return dataclasses.replace(episode, transcript=[]) == dataclasses.replace(taken, transcript=[])
+
+
+def _same_file(source: str, episode: Episode, taken_from: str, taken: Episode) -> bool:
+    """Re-ingesting the file an episode came from updates it; for episodes indexed before sources
+    were kept, the title is all we know."""
+    return source == taken_from if taken_from else episode.title == taken.title
+
+
+def _own_or_free_id(episode_id: str, source: str, sources: dict[str, str], taken: set[str]) -> str:
+    """The `-n` id this file got when it first collided (so re-ingesting it updates that one), else a free one."""
+    n = 2
+    while f"{episode_id}-{n}" in taken and sources.get(f"{episode_id}-{n}") != source:
+        n += 1
+    return f"{episode_id}-{n}"

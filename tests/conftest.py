@@ -83,7 +83,7 @@ def library(backend: str, data_dir: Path, cache_dir: Path) -> Iterator[Callable[
     yield open_library
     if backend:
         client = connect(data_dir, backend)
-        for name in (f"{collection}-chunks", f"{collection}-episodes"):
+        for name in (f"{collection}-chunks", f"{collection}-episodes", f"{collection}-state"):
             with contextlib.suppress(NotFoundError):  # the test may never have opened its library
                 client.delete_collection(name)
 

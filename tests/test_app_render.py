@@ -179,7 +179,7 @@ def scripted_app(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> A
     """The app's handlers over the seeds, with a scripted model that always gives the same answer."""
     settings = Settings.from_env(data_dir=tmp_path_factory.mktemp("seeded") / "data", cache_dir=cache_dir)
     library = Library(settings.data_dir, cache_dir, alias_files=[REPO / "seeds" / "aliases.toml"])
-    library.ingest_if_empty(REPO / "seeds")
+    library.seed(REPO / "seeds")
     loader = Loader(settings)
     loader.library = library
     reply = f"Yann left Meta to build AMI {SCRIPT} [1]."

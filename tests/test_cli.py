@@ -195,13 +195,13 @@ def test_a_batch_with_one_bad_file_writes_nothing(
     bad.write_text(BROKEN_SRT, encoding="utf-8")
     before = index_state(data_dir)
 
-    code, payload, _ = run_json(cli, seeded_env, "ingest", str(good), str(bad))
+    code, payload, _ = run_json(cli, seeded_env, "ingest", str(good), str(bad), "--replace")
     assert code == 2
     assert payload["error"].startswith(f"{bad}: ") and "bad timestamp" in payload["error"]
     assert index_state(data_dir) == before
 
     # The control: good.json alone is written, so the comparison above can see a write.
-    code, payload, _ = run_json(cli, seeded_env, "ingest", str(good))
+    code, payload, _ = run_json(cli, seeded_env, "ingest", str(good), "--replace")
     assert code == 0 and payload["ingested"][0]["updated"] == 1
     assert index_state(data_dir) != before
 
@@ -224,3 +224,34 @@ def test_the_installed_command_keeps_the_contract_for_a_bad_file(
     assert code == 2 and payload["error"].startswith(f"{path}: not UTF-8 text")
     assert stderr.strip() == f"Error: {payload['error']}"  # one line, no traceback
     assert index_state(data_dir) == before
+
+
+def test_a_colliding_episode_gets_a_new_id_and_the_cli_says_so(
+    seeded_env: dict[str, str], data_dir: Path, tmp_path: Path, cli: Run
+):
+    other = tmp_path / "other.json"
+    other.write_text(lecun_json(title="Yann LeCun on What Comes After LLMs!", id=LECUN, chapters=[]), encoding="utf-8")
+    before = index_state(data_dir)
+
+    result = cli(seeded_env, "ingest", str(other))
+
+    assert result.returncode == 0
+    assert f"[{LECUN}-2]" in result.stdout and "pass --replace" in result.stdout
+    assert [c for c in index_state(data_dir)["chunks"] if not c[0].startswith(f"{LECUN}-2/")] == before["chunks"]
+
+
+def test_remove_takes_an_episode_out_and_names_unknown_ones(seeded_env: dict[str, str], cli: Run):
+    code, payload, _ = run_json(cli, seeded_env, "remove", LECUN)
+    assert code == 0 and payload["removed"]["episode_id"] == LECUN and payload["removed"]["chunks"] == 36
+    code, payload, _ = run_json(cli, seeded_env, "episodes")
+    assert LECUN not in {e["id"] for e in payload["episodes"]}
+    code, payload, _ = run_json(cli, seeded_env, "remove", LECUN)
+    assert code == 2 and payload["error"].startswith(f"unknown episode {LECUN!r}")
+
+
+def test_a_data_dir_that_is_a_file_is_one_clear_line(make_env: Callable, tmp_path: Path, laidub: Run):
+    file = tmp_path / "not-a-dir"
+    file.write_text("x", encoding="utf-8")
+    code, payload, stderr = run_json(laidub, make_env(file), "episodes")
+    assert code == 2 and payload["error"].startswith(f"LAIDUB_DATA_DIR={file} cannot hold the library")
+    assert stderr.strip() == f"Error: {payload['error']}"

@@ -29,7 +29,7 @@ BIOGRAPHER_EPISODE = "A Conversation With Demis Hassabis' Biographer"
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Library:
     lib = Library(tmp_path_factory.mktemp("data"), cache_dir, alias_files=[REPO / "seeds" / "aliases.toml"])
-    lib.ingest_if_empty(REPO / "seeds")
+    lib.seed(REPO / "seeds")
     return lib
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -71,7 +72,7 @@ def test_reingesting_an_edited_episode_replaces_its_chunks(seeded: Library, tmp_
     path = tmp_path / "lecun.json"
     path.write_text(edited.to_json(), encoding="utf-8")
 
-    [result] = seeded.ingest([path])
+    [result] = seeded.ingest([path], replace=True)  # another file than the page the episode came from
 
     assert (result.added, result.updated, result.removed) == (0, 3, 2)  # chapters 4 (end), 4's quote, 6 (body)
     after = stored(seeded)
@@ -80,9 +81,10 @@ def test_reingesting_an_edited_episode_replaces_its_chunks(seeded: Library, tmp_
     assert {i: v for i, v in after.items() if not i.startswith(f"{LECUN}/")} == {
         i: v for i, v in before.items() if not i.startswith(f"{LECUN}/")
     }
-    assert f"{LECUN}/chapter/{dropped.start}" not in after and f"{LECUN}/quote/{dropped.start}" not in after
+    places = {i.split("#")[0] for i in after}
+    assert f"{LECUN}/chapter/{dropped.start}" not in places and f"{LECUN}/quote/{dropped.start}" not in places
     top = seeded.search("quokka dataset from Zanzibar", k=1)[0]
-    assert (top.chunk.id, top.chunk.text) == (f"{LECUN}/chapter/{chapters[5].start}", chapters[5].body)
+    assert (top.chunk.place, top.chunk.text) == (f"{LECUN}/chapter/{chapters[5].start}", chapters[5].body)
 
 
 def test_a_search_sees_what_another_writer_changed(seeded: Library, library: Callable[[], Library], tmp_path: Path):
@@ -96,13 +98,88 @@ def test_a_search_sees_what_another_writer_changed(seeded: Library, library: Cal
     path = tmp_path / "lecun.json"
     path.write_text(dataclasses.replace(episode, chapters=chapters).to_json(), encoding="utf-8")
 
-    [result] = seeded.ingest([path])
+    [result] = seeded.ingest([path], replace=True)
     time.sleep(REVISION_SECONDS)  # how late a reader may see another process's write
 
     assert (result.added, result.updated, result.removed) == (0, 1, 0)
     top = reader.search(question, k=1)[0]
-    assert (top.chunk.id, top.chunk.text) == (f"{LECUN}/chapter/{chapters[3].start}", chapters[3].body)
+    assert (top.chunk.place, top.chunk.text) == (f"{LECUN}/chapter/{chapters[3].start}", chapters[3].body)
     assert reader.episode(LECUN).chapters[3].body == chapters[3].body
+
+
+def test_another_episode_with_the_same_id_gets_a_new_one(seeded: Library, tmp_path: Path):
+    """A different episode whose title slugs to a seed's id must not replace it (it did: 13 chapters gone)."""
+    before = stored(seeded)
+    impostor = dataclasses.replace(seeded.episode(LECUN), title="Yann LeCun on What Comes After LLMs!",
+                                   chapters=seeded.episode(LECUN).chapters[:2], summary="Another show entirely.")
+    path = tmp_path / "other.json"
+    path.write_text(impostor.to_json(), encoding="utf-8")
+
+    [result] = seeded.ingest([path])
+
+    assert result.episode_id == f"{LECUN}-2" and "--replace" in result.note and "laidub-page.txt" in result.note
+    assert {i: v for i, v in stored(seeded).items() if not i.startswith(f"{LECUN}-2/")} == before
+    assert len(seeded.episode(LECUN).chapters) == 13
+
+    [again] = seeded.ingest([path])  # the same file again updates the episode it became
+    assert again.episode_id == f"{LECUN}-2" and again.unchanged and not (again.added or again.updated)
+    [forced] = seeded.ingest([path], replace=True)
+    assert forced.episode_id == LECUN and forced.note.startswith("replaced")
+    assert len(seeded.episode(LECUN).chapters) == 2
+
+
+def test_two_files_with_one_id_in_one_call_both_stay(seeded: Library, tmp_path: Path):
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(dataclasses.replace(seeded.episode(GEMINI), id="x", title="X", summary="First").to_json(), "utf-8")
+    second.write_text(dataclasses.replace(seeded.episode(GEMINI), id="x", title="X", summary="Second").to_json(), "utf-8")
+
+    results = seeded.ingest([first, second])
+
+    assert [r.episode_id for r in results] == ["x", "x-2"]
+    assert (seeded.episode("x").summary, seeded.episode("x-2").summary) == ("First", "Second")
+
+
+def test_remove_deletes_an_episode_and_only_it(seeded: Library):
+    before = stored(seeded)
+    removed = seeded.remove(GEMINI)
+    assert removed == sum(n for (episode, _), n in SEED_CHUNKS.items() if episode == GEMINI)
+    assert stored(seeded) == {i: v for i, v in before.items() if not i.startswith(f"{GEMINI}/")}
+    assert GEMINI not in {h.chunk.episode_id for h in seeded.search("world models", k=20)}
+    with pytest.raises(UnknownFilter, match="known episode ids"):
+        seeded.remove(GEMINI)
+
+
+def test_seeding_resumes_after_an_interrupted_first_run_and_then_never_again(library: Callable[[], Library], tmp_path: Path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "laidub-page.txt").write_text(SEED_PAGE.read_text(encoding="utf-8"), encoding="utf-8")
+    first = library()
+    first.ingest([SEED_PAGE])
+    first.remove(GEMINI)  # as if the first run was killed after two of the three episodes
+
+    assert {r.episode_id for r in first.seed(seeds) if r.changed} == {GEMINI}
+    assert len(first.episodes()) == 3
+    first.remove(GEMINI)  # the user's choice, once seeding has completed
+    assert first.seed(seeds) == [] and len(library().episodes()) == 2
+
+
+def test_a_killed_writers_chunks_are_invisible_and_repaired_on_open(seeded: Library, library: Callable[[], Library]):
+    """What a process killed between its chunk writes and its episode record leaves behind."""
+    episode = dataclasses.replace(seeded.episode(GEMINI), id="half", title="Half written")
+    chunks = chunk_episode(episode)
+    seeded.index._begin("half")
+    seeded.index.chunks_col.add(ids=[c.id for c in chunks], documents=[c.text for c in chunks],
+                                embeddings=seeded.index.embedder.passages([c.embed_text for c in chunks]),
+                                metadatas=[{"episode_id": "half", "episode_title": episode.title, "kind": c.kind,
+                                            "title": c.title, "language": c.language, "start": c.start, "end": c.end,
+                                            "digest": c.digest} for c in chunks])
+    seeded.index._new_revision()
+    assert "half" not in {h.chunk.episode_id for h in seeded.search("world models", k=50)}
+
+    seeded.index._set_state("write:half", {"pid": 2**22 + 1, "host": socket.gethostname(), "started": time.time()})
+    reopened = library()  # the writer's pid is gone: its leftovers are deleted
+    assert reopened.index.chunks_col.get(where={"episode_id": "half"}, include=[])["ids"] == []
+    assert reopened.index.state_col.get(ids=["write:half"], include=[])["ids"] == []
 
 
 @pytest.mark.parametrize(
