@@ -18,7 +18,7 @@ from pathlib import Path
 
 from store.episode import Chapter, Episode, slugify
 from store.errors import ParseError
-from store.formats.checks import MAX_CHAPTERS, check_count, checked_episode, describe_value
+from store.formats.checks import MAX_CHAPTERS, check_count, checked_episode, clean_name, describe_value
 from store.formats.episode_json import load_json
 from store.language import detect_language
 
@@ -74,4 +74,4 @@ def _text(data: dict, key: str, path: str, where: str = "") -> str:
     value = data.get(key, "")
     if not isinstance(value, str):
         raise ParseError(path, f"{where}{key}: expected text (a JSON string), got {describe_value(value)}")
-    return value.strip()
+    return clean_name(value)

@@ -15,7 +15,7 @@ import pydantic
 
 from store.episode import Episode, slugify
 from store.errors import ParseError
-from store.formats.checks import MAX_EPISODES, check_count, checked_episode, describe_value
+from store.formats.checks import MAX_EPISODES, check_count, checked_episode, clean_name, describe_value
 
 _EXPECTED = {
     "int_type": "an integer",
@@ -64,7 +64,7 @@ def episodes_from_data(data: object, path: str) -> list[Episode]:
 def episode_from_data(data: object, path: str, where: str = "") -> Episode:
     """`where` prefixes every message, to say which episode of a list is wrong."""
     if isinstance(data, dict) and not data.get("id") and isinstance(data.get("title"), str):
-        data = {**data, "id": slugify(data["title"])}
+        data = {**data, "id": slugify(clean_name(data["title"]))}
     try:
         # Through JSON, not validate_python: strict Python mode wants dataclass instances, not dicts.
         episode = Episode.from_json(json.dumps(data))

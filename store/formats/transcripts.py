@@ -14,7 +14,7 @@ import re
 
 from store.episode import Episode, TranscriptSegment
 from store.errors import ParseError
-from store.formats.checks import describe_value
+from store.formats.checks import MAX_CUES, check_count, describe_value
 
 _TIME = r"(?:(\d{1,3}):)?([0-5]\d):([0-5]\d)[,.](\d{1,3})"  # 3 hour digits are plenty: times stop at 48 h
 _TIMING = re.compile(rf"^{_TIME}\s*-->\s*{_TIME}(?:\s.*)?$")
@@ -58,6 +58,7 @@ def _blocks(text: str) -> list[_Block]:
 
 
 def _parse_cues(blocks: list[_Block], path: str, example: str) -> list[TranscriptSegment]:
+    check_count(len(blocks), MAX_CUES, "cues", path)
     segments = []
     for n, (first_line, lines) in enumerate(blocks, start=1):
         at = 0 if "-->" in lines[0] else 1  # the cue id line is optional in both formats
