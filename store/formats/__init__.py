@@ -1,7 +1,8 @@
 """Every file LaiDub Ask can ingest, behind one entry point: `load_file`.
 
 The extension picks the family; a .json file is then sniffed, because episode JSON and
-Podcasting 2.0 chapters share it. Whatever goes wrong surfaces as a ParseError naming the file.
+Podcasting 2.0 chapters share it. Whatever goes wrong surfaces as a ParseError naming the file,
+and what a file may hold (MAX_FILE_BYTES and the rest) is in `checks`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from store.episode import Episode, slugify
 from store.errors import ParseError
 from store.formats.chapters_json import chapters_from_data
+from store.formats.checks import MAX_FILE_BYTES, checked_episode
 from store.formats.episode_json import episodes_from_data, load_json
 from store.formats.laidub_page import parse_page
 from store.formats.text import read_text
@@ -23,7 +25,7 @@ SUPPORTED = ".txt/.md (LaiDub page), .json (episode JSON or Podcasting 2.0 chapt
 
 SUFFIXES = (*sorted(_PAGES), ".json", *_TRANSCRIPTS)  # what ingest, the seeds folder and uploads accept
 
-__all__ = ["SUFFIXES", "SUPPORTED", "ParseError", "load_file"]
+__all__ = ["MAX_FILE_BYTES", "SUFFIXES", "SUPPORTED", "ParseError", "load_file"]
 
 
 def load_file(
@@ -66,7 +68,7 @@ def _load(text: str, name: str, suffix: str, episode_id: str | None, existing: d
         raise ParseError(
             name, f"no indexed episode {wanted!r} to attach this transcript to; pass --episode ID (known: {known})"
         )
-    return [attach_transcript(existing[wanted], segments)]
+    return [checked_episode(attach_transcript(existing[wanted], segments), name)]
 
 
 def _is_podcasting_chapters(data: object) -> bool:

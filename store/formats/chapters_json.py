@@ -8,7 +8,7 @@ Times are float seconds in the file and whole seconds in an Episode: a start rou
 an `endTime` up, so a chapter still covers all of its audio. A chapter without `endTime` ends
 at the next chapter's start. The file cannot say how long the episode runs, so the duration
 is the last chapter's `endTime` when it has one; otherwise it stays 0 (unknown) and the last
-chapter ends where it starts — the one zero-length chapter `check_episode` accepts.
+chapter ends where it starts — the one zero-length chapter `checked_episode` accepts.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from pathlib import Path
 
 from store.episode import Chapter, Episode, slugify
 from store.errors import ParseError
-from store.formats.episode_json import check_episode, describe_value, load_json
+from store.formats.checks import MAX_CHAPTERS, check_count, checked_episode, clean_name, describe_value
+from store.formats.episode_json import load_json
 from store.language import detect_language
 
 
@@ -36,6 +37,7 @@ def chapters_from_data(data: object, path: str, episode_id: str | None = None, t
     items = data.get("chapters")
     if not isinstance(items, list) or not items:
         raise ParseError(path, f'"chapters" must be a non-empty list, got {describe_value(items)}')
+    check_count(len(items), MAX_CHAPTERS, "chapters", path)
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             raise ParseError(path, f"chapters[{i}]: expected an object, got {describe_value(item)}")
@@ -54,8 +56,7 @@ def chapters_from_data(data: object, path: str, episode_id: str | None = None, t
         duration=chapters[-1].end if "endTime" in items[-1] else 0,
         chapters=chapters,
     )
-    check_episode(episode, path)
-    return episode
+    return checked_episode(episode, path)
 
 
 def _seconds(item: dict, key: str, path: str, i: int) -> float:
@@ -73,4 +74,4 @@ def _text(data: dict, key: str, path: str, where: str = "") -> str:
     value = data.get(key, "")
     if not isinstance(value, str):
         raise ParseError(path, f"{where}{key}: expected text (a JSON string), got {describe_value(value)}")
-    return value.strip()
+    return clean_name(value)

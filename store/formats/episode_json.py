@@ -9,11 +9,13 @@ field (a chapter's `end` included) is reported with the field's path, never coer
 from __future__ import annotations
 
 import json
+import math
 
 import pydantic
 
 from store.episode import Episode, slugify
 from store.errors import ParseError
+from store.formats.checks import MAX_EPISODES, check_count, checked_episode, clean_name, describe_value
 
 _EXPECTED = {
     "int_type": "an integer",
@@ -27,6 +29,10 @@ _MISSING_HINTS: dict[int | str, str] = {
     "end": " (a chapter ends at the next chapter's start, or at the episode's duration, in seconds)"
 }
 _MAX_REPORTED = 3
+# No time in seconds has more digits; Python's int() would refuse over 4,300 with a message about
+# sys.set_int_max_str_digits, and a longer number is only slower to read.
+_MAX_DIGITS = 20
+_TOO_DEEP = "invalid JSON: nested too deeply"
 
 
 def parse_episode_json(text: str, path: str) -> Episode:
@@ -46,6 +52,7 @@ def episodes_from_data(data: object, path: str) -> list[Episode]:
         return [episode_from_data(data, path)]
     if not data:
         raise ParseError(path, "holds an empty list; expected episodes")
+    check_count(len(data), MAX_EPISODES, "episodes in one file", path)
     episodes = [episode_from_data(item, path, f"episode [{i}]: ") for i, item in enumerate(data)]
     ids = [e.id for e in episodes]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -57,55 +64,38 @@ def episodes_from_data(data: object, path: str) -> list[Episode]:
 def episode_from_data(data: object, path: str, where: str = "") -> Episode:
     """`where` prefixes every message, to say which episode of a list is wrong."""
     if isinstance(data, dict) and not data.get("id") and isinstance(data.get("title"), str):
-        data = {**data, "id": slugify(data["title"])}
+        data = {**data, "id": slugify(clean_name(data["title"]))}
     try:
         # Through JSON, not validate_python: strict Python mode wants dataclass instances, not dicts.
         episode = Episode.from_json(json.dumps(data))
     except pydantic.ValidationError as err:
         raise ParseError(path, where + _describe(err)) from None
-    check_episode(episode, path, where)
-    return episode
+    except RecursionError:  # json.dumps recurses as deep as json.loads did, a few frames further down
+        raise ParseError(path, where + _TOO_DEEP) from None
+    return checked_episode(episode, path, where)
 
 
 def load_json(text: str, path: str) -> object:
     def reject(name: str) -> None:  # Python's json accepts NaN/Infinity; JSON and our times do not
         raise ParseError(path, f"invalid JSON: {name} is not a JSON number")
 
+    def whole(digits: str) -> int:
+        if len(digits.lstrip("-")) > _MAX_DIGITS:
+            raise ParseError(path, f"a number of {len(digits):,} digits; times are seconds, at most {_MAX_DIGITS} digits")
+        return int(digits)
+
+    def real(digits: str) -> float:
+        value = float(digits)
+        if not math.isfinite(value):  # 1e400 reads as infinity
+            raise ParseError(path, f"the number {describe_value(digits)} is too large")
+        return value
+
     try:
-        return json.loads(text, parse_constant=reject)
+        return json.loads(text, parse_constant=reject, parse_int=whole, parse_float=real)
     except json.JSONDecodeError as err:
         raise ParseError(path, f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
-
-
-def check_episode(episode: Episode, path: str, where: str = "") -> None:
-    """What types cannot say: ids and titles exist, chapters run forward and inside the episode.
-
-    A zero-length chapter is allowed only last, in an episode of unknown duration: a chapter
-    list without end times (Podcasting 2.0) cannot say when the last chapter ends.
-    """
-    problem = _semantic_problem(episode)
-    if problem:
-        raise ParseError(path, where + problem)
-
-
-def _semantic_problem(episode: Episode) -> str | None:
-    if not episode.title.strip():
-        return "the title is empty"
-    if not episode.id.strip():
-        return "the id is empty"
-    chapters = episode.chapters
-    for i, chapter in enumerate(chapters):
-        if chapter.start < 0:
-            return f"chapters[{i}] starts at {chapter.start} s; a start cannot be negative"
-        if i and chapter.start <= chapters[i - 1].start:
-            return f"chapters[{i}] starts at {chapter.start} s, not after chapters[{i - 1}] ({chapters[i - 1].start} s)"
-    for i, chapter in enumerate(chapters):  # ends only once the order is known good, to blame the right field
-        open_ended = i == len(chapters) - 1 and not episode.duration and chapter.end == chapter.start
-        if chapter.end <= chapter.start and not open_ended:
-            return f"chapters[{i}] ends at {chapter.end} s, not after its start ({chapter.start} s)"
-        if episode.duration and chapter.end > episode.duration:
-            return f"chapters[{i}] ends at {chapter.end} s, after the episode's duration ({episode.duration} s)"
-    return None
+    except RecursionError:
+        raise ParseError(path, _TOO_DEEP) from None
 
 
 def _describe(err: pydantic.ValidationError) -> str:
@@ -125,15 +115,3 @@ def _describe(err: pydantic.ValidationError) -> str:
 def _field(loc: tuple) -> str:
     """('chapters', 2, 'start') -> 'chapters[2].start', as a JSON author would point at it."""
     return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
-
-
-def describe_value(value: object) -> str:
-    """The offending value as a JSON author would name it."""
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    if value is None or isinstance(value, bool):
-        return json.dumps(value)
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
