@@ -85,10 +85,10 @@ def named_people(text: str, index: PeopleIndex) -> list[Person]:
 
 
 def resolve_people(names: Sequence[str], index: PeopleIndex) -> list[Person]:
-    """People given by name (`--person`); a name no episode knows becomes a person with no episodes."""
+    """People given by name or alias (`--person`), each once; Library.filters has rejected names it does not know."""
     people = {}
     for name in names:
-        person = index.resolve(name) or Person(" ".join(name.split()))
+        person = index.resolve(name)
         people.setdefault(person.name, person)
     return list(people.values())
 

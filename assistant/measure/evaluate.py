@@ -29,20 +29,46 @@ class Case:
     gold: list[tuple[str, int]] = field(default_factory=list)  # (episode id, start seconds)
 
 
+CASE_TYPES = ("single", "compare", "unanswerable")
+
+
 def load_cases(path: Path, library: Library) -> list[Case]:
+    """Every line as a Case; a line that is not one is a ParseError naming the file, the line and the problem."""
     by_title = {e.title: e.id for e in library.episodes()}
-    cases = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise ParseError(str(path), "not UTF-8 text") from None
+    return [_case(line, n, f"{path}:{n}", by_title) for n, line in enumerate(lines, 1) if line.strip()]
+
+
+def _case(line: str, n: int, where: str, by_title: dict[str, str]) -> Case:
+    try:
         row = json.loads(line)
-        gold = []
-        for g in row.get("gold", []):
-            if g["episode"] not in by_title:
-                raise ParseError(f"{path}:{n}", f"gold episode {g['episode']!r} is not indexed")
-            gold.append((by_title[g["episode"]], parse_timestamp(g["start"])))
-        cases.append(Case(row.get("id", str(n)), row["question"], row["lang"], row["type"], gold))
-    return cases
+    except (ValueError, RecursionError) as err:  # RecursionError: nesting too deep for the parser
+        raise ParseError(where, f"not valid JSON ({err})") from None
+    if not isinstance(row, dict):
+        raise ParseError(where, f"expected a JSON object, got {type(row).__name__}")
+    question, lang, kind, gold = row.get("question"), row.get("lang"), row.get("type"), row.get("gold", [])
+    if not isinstance(question, str) or not question.strip():
+        raise ParseError(where, '"question" must be a non-empty string')
+    if lang not in LANGUAGES:
+        raise ParseError(where, f'"lang" must be one of {", ".join(LANGUAGES)}, got {lang!r}')
+    if kind not in CASE_TYPES:
+        raise ParseError(where, f'"type" must be one of {", ".join(CASE_TYPES)}, got {kind!r}')
+    if not isinstance(gold, list):
+        raise ParseError(where, '"gold" must be a list of {"episode": TITLE, "start": "MM:SS"}')
+    anchors = []
+    for g in gold:
+        if not (isinstance(g, dict) and isinstance(g.get("episode"), str) and isinstance(g.get("start"), str)):
+            raise ParseError(where, f'each gold entry must be {{"episode": TITLE, "start": "MM:SS"}}, got {g!r:.80}')
+        if g["episode"] not in by_title:
+            raise ParseError(where, f"gold episode {g['episode']!r} is not indexed")
+        try:
+            anchors.append((by_title[g["episode"]], parse_timestamp(g["start"])))
+        except ValueError as err:
+            raise ParseError(where, f"gold {err}") from None
+    return Case(str(row.get("id", n)), question, lang, kind, anchors)
 
 
 def retrieval_metrics(library: Library, cases: list[Case], k: int = 5) -> dict:
