@@ -71,6 +71,12 @@ def test_markers_are_renumbered_in_order_of_first_use(sources, library: Library)
     assert "[1]." in text.split(". ")[0] + "." and text.endswith("[2].")
 
 
+def test_an_abbreviation_keeps_the_sentence_and_its_marker_whole(sources, library: Library):
+    sentence = "Yann says he had zero technical influence on Llama, e.g. none on its training, vs. FAIR's research [1]."
+    text, citations = check(sentence, sources, library)
+    assert text == sentence and [c.title for c in citations] == ["Why Yann Left Meta"]
+
+
 # -- the refusal decision ------------------------------------------------------------------
 
 
