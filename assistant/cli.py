@@ -228,7 +228,8 @@ def evaluate(path, retrieval_only, fast, as_json):
 @click.option("--queries", default=50, show_default=True, type=click.IntRange(min=1), help="Searches timed per size.")
 @click.option("--answers/--no-answers", default=True, show_default=True,
               help="Also time answering with the model (first token, total, prefix reuse, raw llama-cpp-python).")
-@click.option("--questions", type=click.Path(exists=True, path_type=Path), help="JSONL of questions for --answers.")
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSONL of questions for --answers.")
 @fast_option
 @command
 def bench(sizes, queries, answers, questions, fast, as_json):
@@ -239,13 +240,15 @@ def bench(sizes, queries, answers, questions, fast, as_json):
         click.echo(f"bench: {step}", err=True)
 
     settings = Settings.from_env(fast=fast)
+    if answers:
+        from assistant.measure.bench_answers import bench_answers, load_questions
+
+        asked = load_questions(questions, QUESTIONS)  # a bad file fails now, not after minutes of benchmarking
     report = run_bench(settings, parse_sizes(sizes), queries, progress)
     if answers:
         from assistant.answer import Assistant
-        from assistant.measure.bench_answers import bench_answers, load_questions
 
-        assistant = Assistant(settings)
-        report["answers"] = bench_answers(assistant, load_questions(questions, QUESTIONS), progress)
+        report["answers"] = bench_answers(Assistant(settings), asked, progress)
     emit(as_json, report, bench_text(report) + (f"\n{json.dumps(report['answers'], indent=2)}" if answers else ""))
 
 

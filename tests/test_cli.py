@@ -241,6 +241,14 @@ def test_a_bad_eval_line_is_named_by_its_number(seeded_env: dict[str, str], cli:
     assert text.returncode == 2 and text.stdout == "" and text.stderr == f"Error: {payload['error']}\n"
 
 
+def test_bench_checks_its_question_file_before_it_runs(laidub_env: dict[str, str], cli: Run, tmp_path: Path):
+    path = tmp_path / "questions.jsonl"
+    path.write_text(json.dumps([EVAL_GOOD]) + "\n", encoding="utf-8")
+    code, payload, stderr = run_json(cli, laidub_env, "bench", "--questions", str(path))
+    assert code == 2 and payload == {"error": f"{path}:1: expected a JSON object, got list"}
+    assert "bench:" not in stderr  # failed before any benchmark step
+
+
 def test_a_batch_with_one_bad_file_writes_nothing(
     seeded_env: dict[str, str], data_dir: Path, tmp_path: Path, cli: Run
 ):

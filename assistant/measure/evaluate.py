@@ -32,26 +32,37 @@ class Case:
 CASE_TYPES = ("single", "compare", "unanswerable")
 
 
-def load_cases(path: Path, library: Library) -> list[Case]:
-    """Every line as a Case; a line that is not one is a ParseError naming the file, the line and the problem."""
-    by_title = {e.title: e.id for e in library.episodes()}
+def read_questions(path: Path) -> list[tuple[int, dict]]:
+    """The non-blank lines of a JSONL question file as (line number, object with a "question"); a ParseError
+    names the file, the line and the problem (`eval` and `bench --questions` read these files)."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError:
         raise ParseError(str(path), "not UTF-8 text") from None
-    return [_case(line, n, f"{path}:{n}", by_title) for n, line in enumerate(lines, 1) if line.strip()]
+    rows = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError) as err:  # RecursionError: nesting too deep for the parser
+            raise ParseError(f"{path}:{n}", f"not valid JSON ({err})") from None
+        if not isinstance(row, dict):
+            raise ParseError(f"{path}:{n}", f"expected a JSON object, got {type(row).__name__}")
+        if not isinstance(row.get("question"), str) or not row["question"].strip():
+            raise ParseError(f"{path}:{n}", '"question" must be a non-empty string')
+        rows.append((n, row))
+    return rows
 
 
-def _case(line: str, n: int, where: str, by_title: dict[str, str]) -> Case:
-    try:
-        row = json.loads(line)
-    except (ValueError, RecursionError) as err:  # RecursionError: nesting too deep for the parser
-        raise ParseError(where, f"not valid JSON ({err})") from None
-    if not isinstance(row, dict):
-        raise ParseError(where, f"expected a JSON object, got {type(row).__name__}")
-    question, lang, kind, gold = row.get("question"), row.get("lang"), row.get("type"), row.get("gold", [])
-    if not isinstance(question, str) or not question.strip():
-        raise ParseError(where, '"question" must be a non-empty string')
+def load_cases(path: Path, library: Library) -> list[Case]:
+    """Every line as a Case; a line that is not one is a ParseError naming the file, the line and the problem."""
+    by_title = {e.title: e.id for e in library.episodes()}
+    return [_case(row, n, f"{path}:{n}", by_title) for n, row in read_questions(path)]
+
+
+def _case(row: dict, n: int, where: str, by_title: dict[str, str]) -> Case:
+    lang, kind, gold = row.get("lang"), row.get("type"), row.get("gold", [])
     if lang not in LANGUAGES:
         raise ParseError(where, f'"lang" must be one of {", ".join(LANGUAGES)}, got {lang!r}')
     if kind not in CASE_TYPES:
@@ -68,7 +79,7 @@ def _case(line: str, n: int, where: str, by_title: dict[str, str]) -> Case:
             anchors.append((by_title[g["episode"]], parse_timestamp(g["start"])))
         except ValueError as err:
             raise ParseError(where, f"gold {err}") from None
-    return Case(str(row.get("id", n)), question, lang, kind, anchors)
+    return Case(str(row.get("id", n)), row["question"], lang, kind, anchors)
 
 
 def retrieval_metrics(library: Library, cases: list[Case], k: int = 5) -> dict:
