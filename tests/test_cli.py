@@ -188,7 +188,8 @@ def test_an_unknown_episode_filter_lists_the_known_ones(seeded_env: dict[str, st
 
 @pytest.mark.parametrize(("question", "problem"), [("", "the question is empty"), ("  \t ", "the question is empty"),
                                                   ("x" * 1001, "the limit is 1000 (LAIDUB_MAX_QUESTION_CHARS)")])
-def test_search_holds_questions_to_the_rules_ask_does(seeded_env: dict[str, str], cli: Run, question: str, problem: str):
+def test_search_holds_questions_to_the_rules_ask_does(seeded_env: dict[str, str], cli: Run, question: str,
+                                                      problem: str):
     code, payload, stderr = run_json(cli, seeded_env, "search", question)
     assert code == 2 and problem in payload["error"] and stderr == f"Error: {payload['error']}\n"
 
