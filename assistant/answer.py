@@ -29,6 +29,7 @@ from assistant.followup import Turn, standalone
 from assistant.library import open_library
 from assistant.llm import LLM, Message, open_llm
 from assistant.prompts import Prompts
+from assistant.question import check_question
 from assistant.refusal import covered
 from assistant.results import Answer, Comparison, ms_since
 from store.errors import QuestionError
@@ -110,6 +111,8 @@ class Assistant:
         then where they differ. `topic` is a topic ("world models") or a whole question."""
         topic = self.check(topic, required=not people)  # given the people, "" compares them on anything
         language = lang if lang in LANGUAGES else detect_language(topic)
+        # People given by name are a filter, as in `ask`: an unknown one is the same UnknownFilter, not a row.
+        people = self.library.filters(people=people).people
         persons = people_to_compare(topic, people, self.library.people)
         if len(persons) < 2:
             raise QuestionError(self.prompts.message(language, "compare_needs_people"))
@@ -117,15 +120,7 @@ class Assistant:
 
     def check(self, question: str, required: bool = True) -> str:
         """The question with its whitespace normalised; QuestionError if it is empty or too long."""
-        question = " ".join(question.split())
-        if required and not question:
-            raise QuestionError("the question is empty")
-        if len(question) > self.settings.max_question_chars:
-            raise QuestionError(
-                f"the question is {len(question)} characters; the limit is {self.settings.max_question_chars} "
-                "(LAIDUB_MAX_QUESTION_CHARS). Ask about one thing at a time."
-            )
-        return question
+        return check_question(question, self.settings.max_question_chars, required)
 
     # -- prompt assembly ---------------------------------------------------------------
 

@@ -17,8 +17,11 @@ import click
 from assistant import render
 from assistant.config import Settings
 from assistant.library import open_library
+from assistant.question import check_question
 from store.errors import UnknownFilter, UserError
 from store.language import LANGUAGES
+
+MAX_K = 100  # `search --k`: more results than anyone reads; a huge k only makes the search slow
 
 
 def emit(as_json: bool, payload: dict, text: str) -> None:
@@ -43,6 +46,24 @@ def command(fn):
     return wrapper
 
 
+class _Command(click.Command):
+    """click checks options and arguments (`--k 0`, a missing file) before `command` runs, and reports them
+    as usage errors; with `--json` those print {"error": ...} too, so a script always gets its one object."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        as_json = "--json" in args
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as err:
+            if as_json:
+                click.echo(json.dumps({"error": err.format_message()}, ensure_ascii=False))
+            raise
+
+
+class _Group(click.Group):
+    command_class = _Command
+
+
 # -- options shared by several commands: each declared once -------------------------------------
 
 fast_option = click.option("--fast", is_flag=True, default=None, help="Use the small 0.5B model.")
@@ -54,7 +75,7 @@ person_option = click.option("--person", "--guest", "people", multiple=True,
                              help="Only chapters about this person (name or alias, e.g. LeCun or 杨立昆). Repeatable.")
 
 
-@click.group()
+@click.group(cls=_Group)
 @click.version_option(package_name="laidub-ask")
 def cli():
     """Ask LaiDub podcast episodes questions, in English or Chinese, with timestamp citations."""
@@ -120,7 +141,7 @@ def people(as_json):
 
 @cli.command()
 @click.argument("question")
-@click.option("--k", default=8, show_default=True, help="How many results.")
+@click.option("--k", default=8, show_default=True, type=click.IntRange(1, MAX_K), help="How many results.")
 @episode_option
 @person_option
 @click.option("--kind", "kinds", multiple=True, help="chapter, quote, segment, summary or entity.")
@@ -128,7 +149,9 @@ def people(as_json):
 @command
 def search(question, k, episodes, people, kinds, languages, as_json):
     """Search chapters and quotes (no model needed)."""
-    library = open_library(Settings.from_env())
+    settings = Settings.from_env()
+    question = check_question(question, settings.max_question_chars)
+    library = open_library(settings)
     if library.is_empty():  # an empty result list would read as "nothing relevant", not "nothing indexed"
         raise UserError("no episodes indexed; run `laidub ingest PATH` to add some")
     filters = library.filters(episodes, people, kinds, languages)
@@ -194,7 +217,7 @@ def compare_views(topic, people, lang, episodes, fast, as_json):
 
 
 @cli.command(name="eval")
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--retrieval-only", is_flag=True, help="Skip the answer metrics (no model needed).")
 @fast_option
 @command
@@ -221,7 +244,8 @@ def evaluate(path, retrieval_only, fast, as_json):
 @click.option("--queries", default=50, show_default=True, type=click.IntRange(min=1), help="Searches timed per size.")
 @click.option("--answers/--no-answers", default=True, show_default=True,
               help="Also time answering with the model (first token, total, prefix reuse, raw llama-cpp-python).")
-@click.option("--questions", type=click.Path(exists=True, path_type=Path), help="JSONL of questions for --answers.")
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSONL of questions for --answers.")
 @fast_option
 @command
 def bench(sizes, queries, answers, questions, fast, as_json):
@@ -232,13 +256,15 @@ def bench(sizes, queries, answers, questions, fast, as_json):
         click.echo(f"bench: {step}", err=True)
 
     settings = Settings.from_env(fast=fast)
+    if answers:
+        from assistant.measure.bench_answers import bench_answers, load_questions
+
+        asked = load_questions(questions, QUESTIONS)  # a bad file fails now, not after minutes of benchmarking
     report = run_bench(settings, parse_sizes(sizes), queries, progress)
     if answers:
         from assistant.answer import Assistant
-        from assistant.measure.bench_answers import bench_answers, load_questions
 
-        assistant = Assistant(settings)
-        report["answers"] = bench_answers(assistant, load_questions(questions, QUESTIONS), progress)
+        report["answers"] = bench_answers(Assistant(settings), asked, progress)
     emit(as_json, report, bench_text(report) + (f"\n{json.dumps(report['answers'], indent=2)}" if answers else ""))
 
 

@@ -85,10 +85,10 @@ def named_people(text: str, index: PeopleIndex) -> list[Person]:
 
 
 def resolve_people(names: Sequence[str], index: PeopleIndex) -> list[Person]:
-    """People given by name (`--person`); a name no episode knows becomes a person with no episodes."""
+    """People given by name or alias (`--person`), each once; Library.filters has rejected names it does not know."""
     people = {}
     for name in names:
-        person = index.resolve(name) or Person(" ".join(name.split()))
+        person = index.resolve(name)
         people.setdefault(person.name, person)
     return list(people.values())
 
@@ -205,8 +205,10 @@ class Comparer:
         # The people filter already keeps other people's chapters out; checking again here makes the
         # attribution guarantee independent of how the retriever treats filters. A chapter must also speak
         # to the topic (the term-coverage test that decides refusals): without it, a person who never
-        # discusses the topic would get a view made up from whatever chapters mention them.
-        hits = [hit for hit in hits if person.name in hit.chunk.people and covered(topic, [hit], self.library)]
+        # discusses the topic would get a view made up from whatever chapters mention them. With no topic
+        # ("compare them on anything"), every chapter about the person speaks to it.
+        hits = [hit for hit in hits
+                if person.name in hit.chunk.people and (not topic or covered(topic, [hit], self.library))]
         focus = f"{person.name} {topic}"  # pack keeps the sentences about this person and topic
         return pack(focus, hits, self.library, self.prompts, self.llm.count_tokens, POSITION_CONTEXT_TOKENS,
                     PER_PERSON)  # fmt: skip

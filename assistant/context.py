@@ -17,7 +17,13 @@ from store.lexical import tokenize
 from store.library import Library
 from store.retrieve import Hit
 
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
+# A candidate sentence end: terminators, closing quotes, and citation markers written after the terminator
+# ("... Meta. [1]"), which belong to the sentence they follow.
+_END = re.compile(r"([.!?]+|[。！？]+)[\"'”’」』)）]*(?:\s*[\[【]\s*\d[\d\s,，、;]*[\]】])*")
+_NEXT = re.compile(r"(\s*)(\S?)")
+_WORD_BEFORE = re.compile(r"(?<![A-Za-z.])[A-Za-z.]*$")
+# Words that end in a period mid-sentence; "U.S.", "e.g." and initials are recognised by their shape.
+_ABBREVIATIONS = {"vs", "v", "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "cf", "approx", "al", "fig", "inc"}
 
 
 @dataclass
@@ -77,7 +83,30 @@ def render_source(source: Source, prompts: Prompts) -> str:
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    """The text's sentences. A Chinese terminator always ends one; a Latin one only before a space (not "3.5")
+    and not after an abbreviation ("LeCun vs. Hinton", "the U.S. labs") or before a lowercase word."""
+    parts, start = [], 0
+    for end in _END.finditer(text):
+        if _ends_sentence(text, end):
+            parts.append(text[start : end.end()])
+            start = end.end()
+    parts.append(text[start:])
+    return [s.strip() for s in parts if s.strip()]
+
+
+def _ends_sentence(text: str, end: re.Match) -> bool:
+    terminator = end.group(1)
+    if terminator[0] in "。！？":
+        return True
+    space, following = _NEXT.match(text, end.end()).groups()
+    if following and not space:  # "3.5", "e.g.,"
+        return False
+    if set(terminator) != {"."} or not following:
+        return True
+    word = _WORD_BEFORE.search(text, max(0, end.start() - 16), end.start())
+    word = word.group() if word else ""  # longer than any abbreviation
+    abbreviation = word.lower() in _ABBREVIATIONS or re.fullmatch(r"[A-Za-z](?:\.[A-Za-z])+|[A-Z]", word)
+    return not abbreviation and not following.islower()
 
 
 def _excerpt(question: str, body: str, fits) -> str:

@@ -12,6 +12,8 @@ An answer whose sentences no source supports is also a refusal (see answer.py).
 
 from __future__ import annotations
 
+import re
+
 from store.glossary import compounds
 from store.lexical import expand, gloss_stems, tokenize
 from store.library import Library
@@ -19,6 +21,9 @@ from store.retrieve import Hit
 
 EVIDENCE_HITS = 5
 MIN_COVERAGE = 0.5  # share of the question's topic words the retrieved chapters must contain
+# A bracketed aside ("(session 0)", "（再问一次）") qualifies a question without changing its topic, so its words
+# are not looked for, unless the rest is only a pronoun: a follow-up carries its earlier question that way.
+_ASIDE = re.compile(r"[(（\[【][^()（）\[\]【】]*[)）\]】]")
 
 
 def topic_words(question: str, library: Library) -> list[str]:
@@ -27,9 +32,13 @@ def topic_words(question: str, library: Library) -> list[str]:
 
 
 def coverage(question: str, hits: list[Hit], library: Library) -> float:
-    words = topic_words(question, library)
-    if not words:  # "Who is Reid Hoffman?": only a name, which retrieval already matched
+    main = _ASIDE.sub(" ", question)
+    words = topic_words(main, library)
+    if not words and library.people.mentioned_in(main):  # "Who is Reid Hoffman?": only a name, which retrieval matched
         return 1.0 if hits else 0.0
+    words = words or topic_words(question, library)  # "And why? (How does Yann define a world model?)"
+    if not words:  # "🤖🔥💥🧠": nothing to look for
+        return 0.0
     evidence = set(expand(tokenize(" ".join(_chapter_text(h, library) for h in hits[:EVIDENCE_HITS]))))
     # A Chinese word counts when one of its senses is there whole: "climate change", not just "change".
     found = [w for w in words if w in evidence or any(all(p in evidence for p in sense) for sense in gloss_stems(w))]

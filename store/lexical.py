@@ -27,13 +27,17 @@ _ZH_STOPWORDS = set(
     "的 了 是 在 和 与 及 吗 呢 吧 啊 么 什么 为什么 如何 怎么 怎样 哪些 哪个 有 有没有 没有 这 那 这些 那些 "
     "他 她 它 他们 我们 你 我 对 把 被 就 都 也 还 而 但 并 或 一个 这个 那个 认为 觉得 说 谈到 谈 讲 提到 "
     "是否 之 其 中 上 下 里 会 能 要 可以 以及 节目 有人 看法 观点 讨论 不同 区别 异同 比较 怎么看 有何 "
-    "哪里 哪儿 时候 为何 给 过 吗 请 问 这些 那些 里 所 最 到底 究竟 处于 目前 当今".split()
+    "哪里 哪儿 时候 为何 给 过 吗 请 问 这些 那些 里 所 最 到底 究竟 处于 目前 当今 "
+    # how to answer, not what about: courtesy and answer length
+    "请问 谢谢 多谢 麻烦 简单 简单地 简短 简要 简而言之 总之 一下 说说 讲讲 概括".split()
 )
 _EN_QUESTION_WORDS = set(
     "what whats does did do how why who whom whose which when where is are was were say says said think thinks "
     "thought view views according about tell told talk talked discuss discussed mention mentioned anyone someone "
     "episode episodes podcast guest you he she they him her his their we i me my can could should would will "
-    "must may might doesn don didn isn aren wasn from into onto".split()
+    "must may might doesn don didn isn aren wasn from into onto "
+    # how to answer, not what about: courtesy and answer length
+    "please pls thanks thank short shortly brief briefly summarize summarise nutshell concisely".split()
 )
 _STOPWORDS = set(STOPWORDS_EN) | _EN_QUESTION_WORDS | _ZH_STOPWORDS
 _WORD = re.compile(r"\w")

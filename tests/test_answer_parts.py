@@ -71,6 +71,12 @@ def test_markers_are_renumbered_in_order_of_first_use(sources, library: Library)
     assert "[1]." in text.split(". ")[0] + "." and text.endswith("[2].")
 
 
+def test_an_abbreviation_keeps_the_sentence_and_its_marker_whole(sources, library: Library):
+    sentence = "Yann says he had zero technical influence on Llama, e.g. none on its training, vs. FAIR's research [1]."
+    text, citations = check(sentence, sources, library)
+    assert text == sentence and [c.title for c in citations] == ["Why Yann Left Meta"]
+
+
 # -- the refusal decision ------------------------------------------------------------------
 
 
@@ -86,6 +92,35 @@ def test_a_topic_no_chapter_mentions_is_not_covered(library: Library):
 
 def test_nothing_retrieved_is_never_covered(library: Library):
     assert not covered(WHY_LEFT, [], library)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        f"{WHY_LEFT} (session 0)", f"{WHY_LEFT} (asked twice)", f"{WHY_LEFT} please", f"Please: {WHY_LEFT} Thanks!",
+        f"In short, {WHY_LEFT[0].lower()}{WHY_LEFT[1:]}", f"Briefly: {WHY_LEFT} [again]",
+        "杨立昆为什么离开Meta？（第0场）", "请问杨立昆为什么离开Meta？谢谢", "简单说说杨立昆为什么离开Meta？", "杨立昆为什么离开Meta？（再问一次）",
+    ],
+)
+def test_a_harmless_extra_word_does_not_flip_the_decision(library: Library, question: str):
+    assert covered(question, library.search(question), library)
+
+
+@pytest.mark.parametrize("aside", ["(session 0)", "please", "（第0场）"])
+def test_a_harmless_extra_word_does_not_make_an_uncovered_topic_covered(library: Library, aside: str):
+    question = f"What did Demis Hassabis say about quantum? {aside}"
+    assert not covered(question, library.search(question), library)
+
+
+def test_a_question_without_topic_words_is_covered_only_when_it_names_someone(library: Library):
+    assert covered("Who is Reid Hoffman?", library.search("Who is Reid Hoffman?"), library)
+    for question in ["🤖🔥💥🧠", "???", "💡 ✨"]:
+        assert not covered(question, library.search(question), library), question
+
+
+def test_a_follow_up_carrying_its_earlier_question_is_judged_by_it(library: Library):
+    question = "And why? (How does Yann LeCun define a world model?)"
+    assert covered(question, library.search(question), library)
 
 
 # -- follow-up rewriting -------------------------------------------------------------------

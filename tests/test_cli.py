@@ -186,6 +186,70 @@ def test_an_unknown_episode_filter_lists_the_known_ones(seeded_env: dict[str, st
     assert index_state(data_dir) == before
 
 
+@pytest.mark.parametrize(("question", "problem"), [("", "the question is empty"), ("  \t ", "the question is empty"),
+                                                  ("x" * 1001, "the limit is 1000 (LAIDUB_MAX_QUESTION_CHARS)")])
+def test_search_holds_questions_to_the_rules_ask_does(seeded_env: dict[str, str], cli: Run, question: str,
+                                                      problem: str):
+    code, payload, stderr = run_json(cli, seeded_env, "search", question)
+    assert code == 2 and problem in payload["error"] and stderr == f"Error: {payload['error']}\n"
+
+
+@pytest.mark.parametrize("k", ["0", "-1", "101", "100000000"])
+def test_search_k_must_be_between_1_and_100(seeded_env: dict[str, str], cli: Run, k: str):
+    code, payload, stderr = run_json(cli, seeded_env, "search", "world models", "--k", k)
+    assert code == 2 and payload == {"error": f"Invalid value for '--k': {k} is not in the range 1<=x<=100."}
+    assert "Traceback" not in stderr
+
+
+def test_a_usage_error_with_json_is_one_json_object(seeded_env: dict[str, str], cli: Run, tmp_path: Path):
+    code, payload, _ = run_json(cli, seeded_env, "eval", str(tmp_path))  # a directory, not a question file
+    assert code == 2 and "is a directory" in payload["error"]
+    code, payload, _ = run_json(cli, seeded_env, "search")
+    assert code == 2 and payload == {"error": "Missing argument 'QUESTION'."}
+
+
+@pytest.mark.parametrize("command", [["ask", "world models"], ["compare", "world models", "--person", "LeCun"]])
+def test_an_unknown_person_is_the_same_error_for_ask_and_compare(seeded_env: dict[str, str], cli: Run,
+                                                                 command: list[str]):
+    code, payload, _ = run_json(cli, seeded_env, *command, "--person", "Nobody")
+    assert code == 2 and payload["error"].startswith("unknown person 'Nobody'; known people: ")
+
+
+EVAL_GOOD = {"id": "q1", "question": "Why did Yann LeCun leave Meta?", "lang": "en", "type": "single",
+             "gold": [{"episode": "Yann LeCun on What Comes After LLMs", "start": "58:00"}]}
+BAD_EVAL_LINES = {
+    "no-lang": ({k: v for k, v in EVAL_GOOD.items() if k != "lang"}, '"lang" must be one of en, zh, got None'),
+    "a-list": ([EVAL_GOOD], "expected a JSON object, got list"),
+    "gold-without-episode": (EVAL_GOOD | {"gold": [{"start": "58:00"}]}, "each gold entry must be"),
+    "gold-not-a-list": (EVAL_GOOD | {"gold": "58:00"}, '"gold" must be a list'),
+    "bad-start": (EVAL_GOOD | {"gold": [{"episode": "Yann LeCun on What Comes After LLMs", "start": "5:61"}]},
+                  "gold not a timestamp: '5:61'"),
+    "unknown-type": (EVAL_GOOD | {"type": "trivia"}, '"type" must be one of single, compare, unanswerable'),
+    "not-json": ("{\"id\": ", "not valid JSON"),
+    "too-deep": ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_EVAL_LINES)
+def test_a_bad_eval_line_is_named_by_its_number(seeded_env: dict[str, str], cli: Run, tmp_path: Path, case: str):
+    row, problem = BAD_EVAL_LINES[case]
+    path = tmp_path / "questions.jsonl"
+    lines = [json.dumps(EVAL_GOOD), "", row if isinstance(row, str) else json.dumps(row)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, payload, _ = run_json(cli, seeded_env, "eval", str(path), "--retrieval-only")
+    assert code == 2 and payload["error"].startswith(f"{path}:3: ") and problem in payload["error"], payload
+    text = cli(seeded_env, "eval", str(path), "--retrieval-only")
+    assert text.returncode == 2 and text.stdout == "" and text.stderr == f"Error: {payload['error']}\n"
+
+
+def test_bench_checks_its_question_file_before_it_runs(laidub_env: dict[str, str], cli: Run, tmp_path: Path):
+    path = tmp_path / "questions.jsonl"
+    path.write_text(json.dumps([EVAL_GOOD]) + "\n", encoding="utf-8")
+    code, payload, stderr = run_json(cli, laidub_env, "bench", "--questions", str(path))
+    assert code == 2 and payload == {"error": f"{path}:1: expected a JSON object, got list"}
+    assert "bench:" not in stderr  # failed before any benchmark step
+
+
 def test_a_batch_with_one_bad_file_writes_nothing(
     seeded_env: dict[str, str], data_dir: Path, tmp_path: Path, cli: Run
 ):

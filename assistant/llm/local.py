@@ -10,11 +10,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from jinja2 import Environment, TemplateSyntaxError, meta
 from llama_cpp import Llama, llama_cpp
 from llama_cpp.llama_chat_format import CHATML_CHAT_TEMPLATE, LLAMA3_INSTRUCT_CHAT_TEMPLATE, Jinja2ChatFormatter
 
 from assistant.llm import LLM, Message
-from store.errors import LLMError, ModelError
+from store.errors import LLMError, ModelError, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -186,5 +187,21 @@ def _chat_template(metadata: dict[str, str], chat_format: str, model_path: Path)
         return NAMED_TEMPLATES[chat_format], f"llama-cpp-python's {chat_format} template"
     path = Path(chat_format).expanduser()
     if path.is_file():
-        return path.read_text(encoding="utf-8"), f"the template file {path}"
+        return _template_file(path), f"the template file {path}"
     raise ModelError(f"unknown chat format {chat_format!r}; use one of: {choices}")
+
+
+def _template_file(path: Path) -> str:
+    """A Jinja chat template file's text, checked: it must parse and render the `messages` it is given (one that
+    ignores them would send the model a prompt without the question, and every answer would be made up)."""
+    setting = f"LAIDUB_CHAT_FORMAT={str(path)!r}"
+    try:
+        template = path.read_text(encoding="utf-8")
+        variables = meta.find_undeclared_variables(Environment().parse(template))
+    except UnicodeDecodeError:
+        raise SettingsError(f"{setting}: not UTF-8 text") from None
+    except TemplateSyntaxError as err:
+        raise SettingsError(f"{setting}: not a Jinja template (line {err.lineno}: {err.message})") from None
+    if "messages" not in variables:
+        raise SettingsError(f"{setting}: the template never uses `messages`, so no prompt would hold the question")
+    return template

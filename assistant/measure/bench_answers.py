@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from llama_cpp import Llama
 
 from assistant.answer import Assistant
 from assistant.llm.local import N_BATCH, REPEAT_PENALTY, LocalLLM
-from assistant.measure.evaluate import percentiles
+from assistant.measure.evaluate import percentiles, read_questions
 
 RAW_QUESTIONS = 3  # raw-vs-ours runs: enough for a stable ratio, each costs two generations
 
@@ -24,8 +23,7 @@ RAW_QUESTIONS = 3  # raw-vs-ours runs: enough for a stable ratio, each costs two
 def load_questions(path: Path | None, fallback: tuple[str, ...]) -> list[str]:
     if path is None:
         return list(fallback)
-    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [row["question"] for row in rows]
+    return [row["question"] for _, row in read_questions(path)]
 
 
 def bench_answers(assistant: Assistant, questions: list[str], progress) -> dict:

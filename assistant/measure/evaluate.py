@@ -29,20 +29,57 @@ class Case:
     gold: list[tuple[str, int]] = field(default_factory=list)  # (episode id, start seconds)
 
 
-def load_cases(path: Path, library: Library) -> list[Case]:
-    by_title = {e.title: e.id for e in library.episodes()}
-    cases = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+CASE_TYPES = ("single", "compare", "unanswerable")
+
+
+def read_questions(path: Path) -> list[tuple[int, dict]]:
+    """The non-blank lines of a JSONL question file as (line number, object with a "question"); a ParseError
+    names the file, the line and the problem (`eval` and `bench --questions` read these files)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise ParseError(str(path), "not UTF-8 text") from None
+    rows = []
+    for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        row = json.loads(line)
-        gold = []
-        for g in row.get("gold", []):
-            if g["episode"] not in by_title:
-                raise ParseError(f"{path}:{n}", f"gold episode {g['episode']!r} is not indexed")
-            gold.append((by_title[g["episode"]], parse_timestamp(g["start"])))
-        cases.append(Case(row.get("id", str(n)), row["question"], row["lang"], row["type"], gold))
-    return cases
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError) as err:  # RecursionError: nesting too deep for the parser
+            raise ParseError(f"{path}:{n}", f"not valid JSON ({err})") from None
+        if not isinstance(row, dict):
+            raise ParseError(f"{path}:{n}", f"expected a JSON object, got {type(row).__name__}")
+        if not isinstance(row.get("question"), str) or not row["question"].strip():
+            raise ParseError(f"{path}:{n}", '"question" must be a non-empty string')
+        rows.append((n, row))
+    return rows
+
+
+def load_cases(path: Path, library: Library) -> list[Case]:
+    """Every line as a Case; a line that is not one is a ParseError naming the file, the line and the problem."""
+    by_title = {e.title: e.id for e in library.episodes()}
+    return [_case(row, n, f"{path}:{n}", by_title) for n, row in read_questions(path)]
+
+
+def _case(row: dict, n: int, where: str, by_title: dict[str, str]) -> Case:
+    lang, kind, gold = row.get("lang"), row.get("type"), row.get("gold", [])
+    if lang not in LANGUAGES:
+        raise ParseError(where, f'"lang" must be one of {", ".join(LANGUAGES)}, got {lang!r}')
+    if kind not in CASE_TYPES:
+        raise ParseError(where, f'"type" must be one of {", ".join(CASE_TYPES)}, got {kind!r}')
+    if not isinstance(gold, list):
+        raise ParseError(where, '"gold" must be a list of {"episode": TITLE, "start": "MM:SS"}')
+    anchors = []
+    for g in gold:
+        if not (isinstance(g, dict) and isinstance(g.get("episode"), str) and isinstance(g.get("start"), str)):
+            raise ParseError(where, f'each gold entry must be {{"episode": TITLE, "start": "MM:SS"}}, got {g!r:.80}')
+        if g["episode"] not in by_title:
+            raise ParseError(where, f"gold episode {g['episode']!r} is not indexed")
+        try:
+            anchors.append((by_title[g["episode"]], parse_timestamp(g["start"])))
+        except ValueError as err:
+            raise ParseError(where, f"gold {err}") from None
+    return Case(str(row.get("id", n)), row["question"], lang, kind, anchors)
 
 
 def retrieval_metrics(library: Library, cases: list[Case], k: int = 5) -> dict:
