@@ -24,7 +24,7 @@ from assistant.config import REPO, Settings
 from assistant.context import Source
 from assistant.prompts import Prompts
 from assistant.web import html as ui
-from assistant.web.app import UPLOAD_LIMIT_MB, App, Loader, _within_limit, create_server, credentials
+from assistant.web.app import UPLOAD_LIMIT_MB, App, Loader, _discard, _uploaded, create_server, credentials
 from store.chunks import Chunk
 from store.episode import Episode
 from store.errors import ParseError, SettingsError
@@ -153,6 +153,14 @@ def test_episode_pages_ask_for_the_login_when_there_is_one(evil_settings: Settin
         assert client.get("/episode/evil-episode", auth=("ann", "secret")).status_code == 200
 
 
+@pytest.mark.parametrize("route", ["/monitoring/summary", "/openapi.json", "/gradio_api/openapi.json",
+                                   "/gradio_api/info", "/config"])  # fmt: skip
+def test_gradios_other_routes_are_closed_or_behind_the_login(evil_settings: Settings, route: str):
+    settings = dataclasses.replace(evil_settings, auth="ann:secret")
+    with TestClient(create_server(settings)) as client:
+        assert client.get(route).status_code in (401, 403, 404)
+
+
 # -- labels and uploads --------------------------------------------------------------------
 
 
@@ -165,10 +173,31 @@ def test_every_interface_label_exists_in_english_and_chinese(scripted_app: App):
 
 
 def test_an_upload_over_the_limit_is_refused_before_parsing(tmp_path: Path):
-    big = tmp_path / "big.srt"
+    big = tmp_path / "upload" / "big.srt"
+    big.parent.mkdir()
     big.write_bytes(b"x" * (UPLOAD_LIMIT_MB * 2**20 + 1))
     with pytest.raises(ParseError, match=f"the limit is {UPLOAD_LIMIT_MB} MB"):
-        _within_limit([big], LABELS)
+        _uploaded([str(big)], tmp_path, LABELS)
+
+
+def test_only_files_in_the_upload_folder_are_read_or_deleted(tmp_path: Path):
+    """The app's own check behind Gradio's: a path elsewhere, or a link out of the folder, is never touched."""
+    folder, outside = tmp_path / "uploads", tmp_path / "outside.json"
+    (folder / "abc").mkdir(parents=True)
+    outside.write_text("{}", encoding="utf-8")
+    link = folder / "abc" / "link.json"
+    link.symlink_to(outside)
+    for path in (outside, link, folder / "abc" / "gone.json", folder / ".." / "outside.json"):
+        with pytest.raises(ParseError, match="not a file uploaded through this page"):
+            _uploaded([str(path)], folder, LABELS)
+    _discard([str(outside), str(link)], folder)
+    assert outside.read_text(encoding="utf-8") == "{}"
+    uploaded = folder / "def" / "mine.json"
+    uploaded.parent.mkdir()
+    uploaded.write_text("{}", encoding="utf-8")
+    assert _uploaded([str(uploaded)], folder, LABELS) == [uploaded]
+    _discard([str(uploaded)], folder)
+    assert not uploaded.parent.exists() and folder.is_dir()
 
 
 # -- the chat handler ----------------------------------------------------------------------

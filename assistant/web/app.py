@@ -6,12 +6,18 @@ instead of a frozen page. One model answers one question at a time: the generati
 a concurrency limit of 1, and a question that has to wait says so in its bubble.
 
 Citation chips link to `/episode/ID#t=SECONDS`, a plain page served beside the Gradio app.
+
+Uploads are the one way in for a client's files: Gradio keeps them in a private folder under
+the data dir (GRADIO_TEMP_DIR), an event naming any other file is refused, and each upload is
+deleted once it has been ingested or refused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Iterator
@@ -142,6 +148,7 @@ class App:
     def __init__(self, settings: Settings, loader: Loader):
         self.settings = settings
         self.loader = loader
+        self.uploads = upload_folder(settings)
         self.prompts = Prompts(settings.prompts_dir)
         self.words = Words(self.prompts)
 
@@ -243,7 +250,7 @@ class App:
         chat["chatbot"].clear(self.clear, ui_lang, cleared, **PAGE_ONLY)  # its own trash icon
         views["library"].click(self.ask_about, ui_lang, [chat["question"], views["tabs"]], **PAGE_ONLY)
         upload["button"].click(self.add_episodes, [upload["files"], upload["episode_id"], ui_lang],
-                               [upload["result"], *library_views], api_name="add_episodes",
+                               [upload["result"], upload["files"], *library_views], api_name="add_episodes",
                                concurrency_limit=1, concurrency_id=MODEL_GROUP)
 
     def relabel(self, ui_lang: str, last: Answer | None) -> list:
@@ -333,35 +340,64 @@ class App:
         return question, gr.Tabs(selected="chat")
 
     def add_episodes(self, files: list[str] | None, episode_id: str, ui_lang: str, progress=gr.Progress()) -> list:
+        """Ingest uploaded files, then delete them (so the file box empties too); the result, the library views."""
         labels = self.labels(ui_lang)
-        unchanged = [gr.skip()] * 3
 
         def report(done: int, total: int, label: str) -> None:
             progress((done, total), desc=labels("upload_indexing", label=label))
 
         if not files:
-            return [ui.notice_html(labels("upload_none"), "error"), *unchanged]
+            return [ui.notice_html(labels("upload_none"), "error"), *[gr.skip()] * 4]
+        try:
+            result, library_views = self._ingest(files, episode_id, labels, report)
+        finally:
+            _discard(files, self.uploads)
+        return [result, None, *library_views]
+
+    def _ingest(self, files: list[str], episode_id: str, labels: ui.Labels, report) -> tuple[str, list]:
+        unchanged = [gr.skip()] * 3
         self.loader.library_ready.wait()
         if self.loader.library is None:
-            return [ui.notice_html(self.loader.message(labels), "error"), *unchanged]
+            return ui.notice_html(self.loader.message(labels), "error"), unchanged
         try:
-            paths = _within_limit([Path(f) for f in files], labels)
+            paths = _uploaded(files, self.uploads, labels)
             results = self.loader.library.ingest(paths, episode_id=episode_id.strip() or None, progress=report)
         except ParseError as err:  # the library ingests all files or none: nothing changed
             error = f"{Path(err.path).name}: {err.problem}"
-            return [ui.notice_html(labels("upload_error", error=error), "error"), *unchanged]
+            return ui.notice_html(labels("upload_error", error=error), "error"), unchanged
         done = ui.notice_html(labels("upload_done", titles=", ".join(r.title for r in results)), "done")
-        return [done, *self._library_views(labels)]
+        return done, self._library_views(labels)
 
 
-def _within_limit(paths: list[Path], labels: ui.Labels) -> list[Path]:
-    """The upload route enforces the limit too; this covers the app mounted without it."""
+def _uploaded(files: list[str], folder: Path, labels: ui.Labels) -> list[Path]:
+    """The event's files, each one Gradio stored in the upload folder and within the size limit.
+
+    Gradio refuses other paths itself (see create_server); this holds even where it would not.
+    The upload route enforces the limit too; this covers the app mounted without it.
+    """
+    paths = [Path(f) for f in files]
     for path in paths:
+        if not (_inside(path, folder) and path.is_file()):  # says nothing of the file: is it there, what it holds
+            raise ParseError(path.name, labels("upload_not_uploaded"))
         size = path.stat().st_size / 2**20
         if size > UPLOAD_LIMIT_MB:
             raise ParseError(str(path), labels("upload_too_big", name=path.name, size=f"{size:.1f}",
                                                limit=UPLOAD_LIMIT_MB))
     return paths
+
+
+def _discard(files: list[str], folder: Path) -> None:
+    """Delete uploads once handled: the library keeps what it needs, and an upload may be private."""
+    for path in (Path(f).resolve() for f in files):
+        if _inside(path, folder):  # never a file an event merely named
+            path.unlink(missing_ok=True)
+            if path.parent != folder.resolve():  # Gradio's directory for this upload; the folder itself stays
+                with contextlib.suppress(OSError):  # another upload of the same content is in it
+                    path.parent.rmdir()
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
 
 
 def _answer_languages(labels: ui.Labels) -> list[tuple[str, str]]:
@@ -414,16 +450,40 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def upload_folder(settings: Settings) -> Path:
+    return settings.data_dir / "uploads"
+
+
 def create_server(settings: Settings) -> FastAPI:
     """The episode pages, with the Gradio app mounted at / (both behind the login when there is one)."""
     login = credentials(settings)
+    # Gradio reads GRADIO_TEMP_DIR as each component is built and on each upload: set it before building.
+    # Its default, the system temp dir, is shared with every user of the machine.
+    os.environ["GRADIO_TEMP_DIR"] = str(_private_folder(upload_folder(settings)))
     loader = Loader(settings).start()
     server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     _add_episode_route(server, loader, Prompts(settings.prompts_dir), login)
-    return gr.mount_gradio_app(
-        server, build_app(settings, loader), path="/", auth=login, theme=THEME, css=ui.APP_CSS,
+    demo = build_app(settings, loader)
+    gr.mount_gradio_app(
+        server, demo, path="/", auth=login, theme=THEME, css=ui.APP_CSS,
         max_file_size=f"{UPLOAD_LIMIT_MB}mb", footer_links=["api"], show_error=True,
+        enable_monitoring=False,  # its summary would answer anyone who can reach the port
+        app_kwargs={"openapi_url": None},  # FastAPI's own schema of Gradio's routes, served outside the login
     )  # fmt: skip
+    # Gradio refuses an event's file that is not in its upload folder only once Blocks.launch() has run; a
+    # mounted app never runs it, and then any file this process can read could be named, read and copied.
+    demo.has_launched = True
+    return server
+
+
+def _private_folder(path: Path) -> Path:
+    """`path`, created if need be, readable by this user only (uploads wait there until they are ingested)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o700)
+    except OSError as err:
+        raise SettingsError(f"cannot use {path} for uploads ({err.strerror}); check LAIDUB_DATA_DIR") from None
+    return path
 
 
 def serve(settings: Settings) -> None:
