@@ -9,13 +9,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import select
 import subprocess
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
-from conftest import VENV_BIN, ScriptedLLM
+from conftest import VENV_BIN, ScriptedLLM, free_port, stop
 from fastapi.testclient import TestClient
 
 from assistant.answer import Assistant
@@ -76,6 +78,31 @@ def test_serve_on_a_public_address_without_auth_exits_with_the_reason(make_env: 
     assert result.returncode != 0
     assert "refusing to serve on 0.0.0.0 without a password" in result.stderr
     assert "--auth user:password" in result.stderr and "LAIDUB_AUTH" in result.stderr
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_serve_says_its_url_once_it_is_listening(make_env: Callable, tmp_path: Path, as_json: bool):
+    port = free_port()
+    env = make_env(tmp_path / "data", LAIDUB_LLM_URL=CLOSED_PORT_URL)
+    command = [str(VENV_BIN / "laidub"), "serve", "--port", str(port), *(["--json"] if as_json else [])]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        readable, _, _ = select.select([process.stdout], [], [], 120)
+        line = process.stdout.readline().strip() if readable else "(nothing within 120 s)"
+        url = f"http://127.0.0.1:{port}"
+        assert line == (json.dumps({"url": url}) if as_json else f"LaiDub Ask: {url}")
+        assert httpx.get(url, timeout=10).status_code == 200, "it said so before it was listening"
+    finally:
+        stop(process)
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_serve_on_an_impossible_port_is_one_line_and_exit_2(cli: Callable, laidub_env: dict, as_json: bool):
+    result = cli(laidub_env, "serve", "--port", "99999", *(["--json"] if as_json else []))
+    assert result.returncode == 2
+    message = "--port=99999: must be between 1 and 65535"
+    assert result.stderr == f"Error: {message}\n"
+    assert result.stdout == (json.dumps({"error": message}) + "\n" if as_json else "")
 
 
 @pytest.mark.parametrize(

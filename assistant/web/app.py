@@ -20,7 +20,7 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import gradio as gr
@@ -486,10 +486,26 @@ def _private_folder(path: Path) -> Path:
     return path
 
 
-def serve(settings: Settings) -> None:
-    server = create_server(settings)
+def serve(settings: Settings, listening: Callable[[str], None]) -> None:
+    """Serve until Ctrl+C; `listening(url)` is called once the port accepts connections."""
     # Open pages keep event streams open; without a bound, Ctrl+C would wait for every tab to close.
-    uvicorn.run(server, host=settings.host, port=settings.port, access_log=False, timeout_graceful_shutdown=3)
+    config = uvicorn.Config(create_server(settings), host=settings.host, port=settings.port, access_log=False,
+                            log_level="warning", timeout_graceful_shutdown=3)  # fmt: skip
+    _Server(config, listening).run()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, saying its URL once the socket is bound (uvicorn's own lines are left to warnings)."""
+
+    def __init__(self, config: uvicorn.Config, listening: Callable[[str], None]):
+        super().__init__(config)
+        self.listening = listening
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+            self.listening(f"http://{host}:{self.config.port}")
 
 
 def _add_episode_route(server: FastAPI, loader: Loader, prompts: Prompts, login: tuple[str, str] | None) -> None:
