@@ -6,19 +6,26 @@ must hold whatever the model says, in seconds.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
 import select
 import subprocess
+import threading
+import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from conftest import VENV_BIN, ScriptedLLM, free_port, stop
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from gradio_client import Client, handle_file
+from test_app_api import text_of
 
 from assistant.answer import Assistant
 from assistant.citations import Citation
@@ -231,8 +238,8 @@ def test_only_files_in_the_upload_folder_are_read_or_deleted(tmp_path: Path):
 
 
 @pytest.fixture(scope="module")
-def scripted_app(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> App:
-    """The app's handlers over the seeds, with a scripted model that always gives the same answer."""
+def scripted_loader(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Loader:
+    """The seeds, with a scripted model that always gives the same answer."""
     settings = Settings.from_env(data_dir=tmp_path_factory.mktemp("seeded") / "data", cache_dir=cache_dir)
     library = Library(settings.data_dir, cache_dir, alias_files=[REPO / "seeds" / "aliases.toml"])
     library.seed(REPO / "seeds")
@@ -242,7 +249,13 @@ def scripted_app(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> A
     loader.assistant = Assistant(settings, library=library, llm=ScriptedLLM(reply))
     loader.library_ready.set()
     loader.ready.set()
-    return App(settings, loader)
+    return loader
+
+
+@pytest.fixture(scope="module")
+def scripted_app(scripted_loader: Loader) -> App:
+    """The app's handlers over the seeds and the scripted model."""
+    return App(scripted_loader.settings, scripted_loader)
 
 
 def run_answer(app: App, question: str, turns=(), people=(), compare=False, lang="en") -> list[tuple]:
@@ -290,3 +303,54 @@ def test_ask_about_a_chapter_fills_the_question_in_the_interface_language(script
 
     question, _ = scripted_app.ask_about("zh", Click())
     assert question == "《Yann LeCun on What Comes After LLMs》中“Why Yann Left Meta”这一段讲了什么？"
+
+
+# -- the queue -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def serving(server: FastAPI) -> Iterator[str]:
+    """The app on a free port, served from a thread of this process (so it can use a scripted model)."""
+    uvicorn_server = uvicorn.Server(uvicorn.Config(server, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
+    thread.start()
+    while not uvicorn_server.started:
+        assert thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{uvicorn_server.config.port}"
+    finally:
+        uvicorn_server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_an_answer_is_not_held_behind_an_ingest(scripted_loader: Loader, monkeypatch, tmp_path: Path):
+    """An upload runs on a worker of its own: a question asked while one is being ingested is answered at once."""
+    ingesting, release = threading.Event(), threading.Event()
+
+    def slow_ingest(paths, episode_id=None, progress=None):  # an ingest that lasts until the test lets it end
+        ingesting.set()
+        release.wait(timeout=120)
+        return []
+
+    monkeypatch.setattr(scripted_loader.library, "ingest", slow_ingest)
+    upload = tmp_path / "slow.json"
+    upload.write_text(json.dumps(EVIL), encoding="utf-8")
+    with serving(create_server(scripted_loader.settings, scripted_loader)) as url:
+        uploader, asker = Client(url, verbose=False), Client(url, verbose=False)
+        job = uploader.submit([handle_file(str(upload))], "", "en", api_name="/add_episodes")
+        try:
+            assert ingesting.wait(timeout=60), "the upload never reached the ingest"
+            _, chatbot = asker.predict("Why did Yann LeCun leave Meta?", [], "en", api_name="/send")
+            chatbot, *_ = asker.submit(chatbot, [], [], "auto", False, "en", api_name="/answer").result(timeout=60)
+            assert "ld-chip" in text_of(chatbot[-1]) and not job.done()
+        finally:
+            release.set()
+        job.result(timeout=60)
+
+
+def test_the_chat_shows_a_waiting_questions_place_in_the_queue(scripted_app: App):
+    config = scripted_app.build().get_config_file()
+    chatbot = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "chatbot")
+    (answer,) = [d for d in config["dependencies"] if d["api_name"] == "answer"]
+    assert answer["show_progress"] != "hidden" and answer["show_progress_on"] == [chatbot]

@@ -3,7 +3,8 @@
 The page is served at once; the library and the model load in a background thread (`Loader`)
 and a status bar polls their progress, so a first run shows seed indexing and model assembly
 instead of a frozen page. One model answers one question at a time: the generating event has
-a concurrency limit of 1, and a question that has to wait says so in its bubble.
+a concurrency limit of 1, and a question that has to wait shows its place in the queue.
+Uploads are ingested by a worker of their own, one at a time, so an upload never holds an answer.
 
 Citation chips link to `/episode/ID#t=SECONDS`, a plain page served beside the Gradio app.
 
@@ -48,7 +49,9 @@ UPLOAD_LIMIT_MB = 5
 POLL_SECONDS = 0.5
 INTERFACE_LANGUAGES = [("English", "en"), ("中文", "zh")]
 EXAMPLES = 3  # ui_example_1..3 in each language
-MODEL_GROUP = "model"  # answering and indexing share the CPU and the index: one at a time
+# Gradio runs each concurrency group's events on its own workers. One model on two cores: one answer at a
+# time. Ingests write the index: one at a time too, but beside the answers, never in front of them.
+ANSWERS, INGESTS = "answers", "ingests"
 # Events that only redraw the page: instant, without a progress overlay. Gradio 6.31 ignores
 # show_progress="hidden" unless show_progress_on is given, hence the empty list.
 QUIET = dict(queue=False, show_progress="hidden", show_progress_on=[])
@@ -240,8 +243,10 @@ class App:
         answer = dict(fn=self.answer, outputs=[chat["chatbot"], turns, chat["sources"], last],
                       inputs=[pending, chat["chatbot"], turns, chat["episodes"], chat["people"], chat["answer_lang"],
                               chat["compare"], ui_lang],
-                      concurrency_limit=1, concurrency_id=MODEL_GROUP, show_progress="hidden",
-                      show_progress_on=[])  # its bubble says whether it waits, searches or writes  # fmt: skip
+                      concurrency_limit=1, concurrency_id=ANSWERS,
+                      # On the chat, Gradio's tracker shows a waiting question's place ("queue: 2/3"); the
+                      # bubble itself says whether it waits, searches or writes.
+                      show_progress="minimal", show_progress_on=[chat["chatbot"]])  # fmt: skip
         chat["question"].submit(**ask, api_name="send").then(**answer, api_name="answer")
         chat["send"].click(**ask, api_name=False).then(**answer, api_name=False)
         chat["examples"].click(_first, chat["examples"], chat["question"], **PAGE_ONLY)
@@ -251,7 +256,7 @@ class App:
         views["library"].click(self.ask_about, ui_lang, [chat["question"], views["tabs"]], **PAGE_ONLY)
         upload["button"].click(self.add_episodes, [upload["files"], upload["episode_id"], ui_lang],
                                [upload["result"], upload["files"], *library_views], api_name="add_episodes",
-                               concurrency_limit=1, concurrency_id=MODEL_GROUP)
+                               concurrency_limit=1, concurrency_id=INGESTS)
 
     def relabel(self, ui_lang: str, last: Answer | None) -> list:
         labels = self.labels(ui_lang)
@@ -454,13 +459,15 @@ def upload_folder(settings: Settings) -> Path:
     return settings.data_dir / "uploads"
 
 
-def create_server(settings: Settings) -> FastAPI:
-    """The episode pages, with the Gradio app mounted at / (both behind the login when there is one)."""
+def create_server(settings: Settings, loader: Loader | None = None) -> FastAPI:
+    """The episode pages, with the Gradio app mounted at / (both behind the login when there is one).
+
+    Without a loader it starts its own, so the library and model load in the background."""
     login = credentials(settings)
     # Gradio reads GRADIO_TEMP_DIR as each component is built and on each upload: set it before building.
     # Its default, the system temp dir, is shared with every user of the machine.
     os.environ["GRADIO_TEMP_DIR"] = str(_private_folder(upload_folder(settings)))
-    loader = Loader(settings).start()
+    loader = loader or Loader(settings).start()
     server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     _add_episode_route(server, loader, Prompts(settings.prompts_dir), login)
     demo = build_app(settings, loader)
