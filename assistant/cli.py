@@ -196,7 +196,10 @@ def serve(host, port, auth, fast, as_json):
     """Open the web app: chat with cited answers, browse the library, add episodes."""
     from assistant.web.app import serve as serve_app
 
-    serve_app(Settings.from_env(host=host, port=port, auth=auth, fast=fast))
+    def listening(url: str) -> None:  # the page is up; the library and the model may still be loading
+        emit(as_json, {"url": url}, f"LaiDub Ask: {url}")
+
+    serve_app(Settings.from_env(host=host, port=port, auth=auth, fast=fast), listening)
 
 
 @cli.command(name="compare")

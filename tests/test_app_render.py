@@ -6,17 +6,26 @@ must hold whatever the model says, in seconds.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
+import select
 import subprocess
+import threading
+import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from conftest import VENV_BIN, ScriptedLLM
+import uvicorn
+from conftest import VENV_BIN, ScriptedLLM, free_port, stop
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from gradio_client import Client, handle_file
+from test_app_api import text_of
 
 from assistant.answer import Assistant
 from assistant.citations import Citation
@@ -24,7 +33,7 @@ from assistant.config import REPO, Settings
 from assistant.context import Source
 from assistant.prompts import Prompts
 from assistant.web import html as ui
-from assistant.web.app import UPLOAD_LIMIT_MB, App, Loader, _within_limit, create_server, credentials
+from assistant.web.app import UPLOAD_LIMIT_MB, App, Loader, _discard, _uploaded, create_server, credentials
 from store.chunks import Chunk
 from store.episode import Episode
 from store.errors import ParseError, SettingsError
@@ -76,6 +85,31 @@ def test_serve_on_a_public_address_without_auth_exits_with_the_reason(make_env: 
     assert result.returncode != 0
     assert "refusing to serve on 0.0.0.0 without a password" in result.stderr
     assert "--auth user:password" in result.stderr and "LAIDUB_AUTH" in result.stderr
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_serve_says_its_url_once_it_is_listening(make_env: Callable, tmp_path: Path, as_json: bool):
+    port = free_port()
+    env = make_env(tmp_path / "data", LAIDUB_LLM_URL=CLOSED_PORT_URL)
+    command = [str(VENV_BIN / "laidub"), "serve", "--port", str(port), *(["--json"] if as_json else [])]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        readable, _, _ = select.select([process.stdout], [], [], 120)
+        line = process.stdout.readline().strip() if readable else "(nothing within 120 s)"
+        url = f"http://127.0.0.1:{port}"
+        assert line == (json.dumps({"url": url}) if as_json else f"LaiDub Ask: {url}")
+        assert httpx.get(url, timeout=10).status_code == 200, "it said so before it was listening"
+    finally:
+        stop(process)
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_serve_on_an_impossible_port_is_one_line_and_exit_2(cli: Callable, laidub_env: dict, as_json: bool):
+    result = cli(laidub_env, "serve", "--port", "99999", *(["--json"] if as_json else []))
+    assert result.returncode == 2
+    message = "--port=99999: must be between 1 and 65535"
+    assert result.stderr == f"Error: {message}\n"
+    assert result.stdout == (json.dumps({"error": message}) + "\n" if as_json else "")
 
 
 @pytest.mark.parametrize(
@@ -153,6 +187,14 @@ def test_episode_pages_ask_for_the_login_when_there_is_one(evil_settings: Settin
         assert client.get("/episode/evil-episode", auth=("ann", "secret")).status_code == 200
 
 
+@pytest.mark.parametrize("route", ["/monitoring/summary", "/openapi.json", "/gradio_api/openapi.json",
+                                   "/gradio_api/info", "/config"])  # fmt: skip
+def test_gradios_other_routes_are_closed_or_behind_the_login(evil_settings: Settings, route: str):
+    settings = dataclasses.replace(evil_settings, auth="ann:secret")
+    with TestClient(create_server(settings)) as client:
+        assert client.get(route).status_code in (401, 403, 404)
+
+
 # -- labels and uploads --------------------------------------------------------------------
 
 
@@ -165,18 +207,39 @@ def test_every_interface_label_exists_in_english_and_chinese(scripted_app: App):
 
 
 def test_an_upload_over_the_limit_is_refused_before_parsing(tmp_path: Path):
-    big = tmp_path / "big.srt"
+    big = tmp_path / "upload" / "big.srt"
+    big.parent.mkdir()
     big.write_bytes(b"x" * (UPLOAD_LIMIT_MB * 2**20 + 1))
     with pytest.raises(ParseError, match=f"the limit is {UPLOAD_LIMIT_MB} MB"):
-        _within_limit([big], LABELS)
+        _uploaded([str(big)], tmp_path, LABELS)
+
+
+def test_only_files_in_the_upload_folder_are_read_or_deleted(tmp_path: Path):
+    """The app's own check behind Gradio's: a path elsewhere, or a link out of the folder, is never touched."""
+    folder, outside = tmp_path / "uploads", tmp_path / "outside.json"
+    (folder / "abc").mkdir(parents=True)
+    outside.write_text("{}", encoding="utf-8")
+    link = folder / "abc" / "link.json"
+    link.symlink_to(outside)
+    for path in (outside, link, folder / "abc" / "gone.json", folder / ".." / "outside.json"):
+        with pytest.raises(ParseError, match="not a file uploaded through this page"):
+            _uploaded([str(path)], folder, LABELS)
+    _discard([str(outside), str(link)], folder)
+    assert outside.read_text(encoding="utf-8") == "{}"
+    uploaded = folder / "def" / "mine.json"
+    uploaded.parent.mkdir()
+    uploaded.write_text("{}", encoding="utf-8")
+    assert _uploaded([str(uploaded)], folder, LABELS) == [uploaded]
+    _discard([str(uploaded)], folder)
+    assert not uploaded.parent.exists() and folder.is_dir()
 
 
 # -- the chat handler ----------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def scripted_app(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> App:
-    """The app's handlers over the seeds, with a scripted model that always gives the same answer."""
+def scripted_loader(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Loader:
+    """The seeds, with a scripted model that always gives the same answer."""
     settings = Settings.from_env(data_dir=tmp_path_factory.mktemp("seeded") / "data", cache_dir=cache_dir)
     library = Library(settings.data_dir, cache_dir, alias_files=[REPO / "seeds" / "aliases.toml"])
     library.seed(REPO / "seeds")
@@ -186,7 +249,13 @@ def scripted_app(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> A
     loader.assistant = Assistant(settings, library=library, llm=ScriptedLLM(reply))
     loader.library_ready.set()
     loader.ready.set()
-    return App(settings, loader)
+    return loader
+
+
+@pytest.fixture(scope="module")
+def scripted_app(scripted_loader: Loader) -> App:
+    """The app's handlers over the seeds and the scripted model."""
+    return App(scripted_loader.settings, scripted_loader)
 
 
 def run_answer(app: App, question: str, turns=(), people=(), compare=False, lang="en") -> list[tuple]:
@@ -234,3 +303,54 @@ def test_ask_about_a_chapter_fills_the_question_in_the_interface_language(script
 
     question, _ = scripted_app.ask_about("zh", Click())
     assert question == "《Yann LeCun on What Comes After LLMs》中“Why Yann Left Meta”这一段讲了什么？"
+
+
+# -- the queue -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def serving(server: FastAPI) -> Iterator[str]:
+    """The app on a free port, served from a thread of this process (so it can use a scripted model)."""
+    uvicorn_server = uvicorn.Server(uvicorn.Config(server, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
+    thread.start()
+    while not uvicorn_server.started:
+        assert thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{uvicorn_server.config.port}"
+    finally:
+        uvicorn_server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_an_answer_is_not_held_behind_an_ingest(scripted_loader: Loader, monkeypatch, tmp_path: Path):
+    """An upload runs on a worker of its own: a question asked while one is being ingested is answered at once."""
+    ingesting, release = threading.Event(), threading.Event()
+
+    def slow_ingest(paths, episode_id=None, progress=None):  # an ingest that lasts until the test lets it end
+        ingesting.set()
+        release.wait(timeout=120)
+        return []
+
+    monkeypatch.setattr(scripted_loader.library, "ingest", slow_ingest)
+    upload = tmp_path / "slow.json"
+    upload.write_text(json.dumps(EVIL), encoding="utf-8")
+    with serving(create_server(scripted_loader.settings, scripted_loader)) as url:
+        uploader, asker = Client(url, verbose=False), Client(url, verbose=False)
+        job = uploader.submit([handle_file(str(upload))], "", "en", api_name="/add_episodes")
+        try:
+            assert ingesting.wait(timeout=60), "the upload never reached the ingest"
+            _, chatbot = asker.predict("Why did Yann LeCun leave Meta?", [], "en", api_name="/send")
+            chatbot, *_ = asker.submit(chatbot, [], [], "auto", False, "en", api_name="/answer").result(timeout=60)
+            assert "ld-chip" in text_of(chatbot[-1]) and not job.done()
+        finally:
+            release.set()
+        job.result(timeout=60)
+
+
+def test_the_chat_shows_a_waiting_questions_place_in_the_queue(scripted_app: App):
+    config = scripted_app.build().get_config_file()
+    chatbot = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "chatbot")
+    (answer,) = [d for d in config["dependencies"] if d["api_name"] == "answer"]
+    assert answer["show_progress"] != "hidden" and answer["show_progress_on"] == [chatbot]

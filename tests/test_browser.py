@@ -139,9 +139,8 @@ def upload(page: Page, path: Path) -> str:
     before = result.inner_text() if result.count() else ""
     page.click("#upload-button")
     expect(result).not_to_have_text(before or "\0")
-    text = result.inner_text()
-    page.click("#upload-files button[aria-label='Clear']")
-    return text
+    expect(page.locator("#upload-files")).not_to_contain_text(path.stem)  # the upload is deleted, the box emptied
+    return result.inner_text()
 
 
 def library_summary(page: Page) -> str:
@@ -251,7 +250,8 @@ def test_two_sessions_asking_at_once_both_get_their_own_answer(session: Session,
         page.fill("#question textarea", question)
     first.click("#send")
     second.click("#send")
-    second.locator("#chatbot .ld-waiting").wait_for()  # the UI says it is queued
+    second.locator("#chatbot .ld-waiting").wait_for()  # the UI says it is queued, and where
+    expect(second.locator("#chatbot .progress-text")).to_contain_text(re.compile(r"queue: 1/\d+"))
     shot(second, "waiting")
     for page, (question, episode) in ((first, ENGLISH), (second, CHINESE)):
         bubble = page.locator("#chatbot .bot-row").last

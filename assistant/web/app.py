@@ -3,18 +3,25 @@
 The page is served at once; the library and the model load in a background thread (`Loader`)
 and a status bar polls their progress, so a first run shows seed indexing and model assembly
 instead of a frozen page. One model answers one question at a time: the generating event has
-a concurrency limit of 1, and a question that has to wait says so in its bubble.
+a concurrency limit of 1, and a question that has to wait shows its place in the queue.
+Uploads are ingested by a worker of their own, one at a time, so an upload never holds an answer.
 
 Citation chips link to `/episode/ID#t=SECONDS`, a plain page served beside the Gradio app.
+
+Uploads are the one way in for a client's files: Gradio keeps them in a private folder under
+the data dir (GRADIO_TEMP_DIR), an event naming any other file is refused, and each upload is
+deleted once it has been ingested or refused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
+import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import gradio as gr
@@ -42,7 +49,9 @@ UPLOAD_LIMIT_MB = 5
 POLL_SECONDS = 0.5
 INTERFACE_LANGUAGES = [("English", "en"), ("中文", "zh")]
 EXAMPLES = 3  # ui_example_1..3 in each language
-MODEL_GROUP = "model"  # answering and indexing share the CPU and the index: one at a time
+# Gradio runs each concurrency group's events on its own workers. One model on two cores: one answer at a
+# time. Ingests write the index: one at a time too, but beside the answers, never in front of them.
+ANSWERS, INGESTS = "answers", "ingests"
 # Events that only redraw the page: instant, without a progress overlay. Gradio 6.31 ignores
 # show_progress="hidden" unless show_progress_on is given, hence the empty list.
 QUIET = dict(queue=False, show_progress="hidden", show_progress_on=[])
@@ -142,6 +151,7 @@ class App:
     def __init__(self, settings: Settings, loader: Loader):
         self.settings = settings
         self.loader = loader
+        self.uploads = upload_folder(settings)
         self.prompts = Prompts(settings.prompts_dir)
         self.words = Words(self.prompts)
 
@@ -233,8 +243,10 @@ class App:
         answer = dict(fn=self.answer, outputs=[chat["chatbot"], turns, chat["sources"], last],
                       inputs=[pending, chat["chatbot"], turns, chat["episodes"], chat["people"], chat["answer_lang"],
                               chat["compare"], ui_lang],
-                      concurrency_limit=1, concurrency_id=MODEL_GROUP, show_progress="hidden",
-                      show_progress_on=[])  # its bubble says whether it waits, searches or writes  # fmt: skip
+                      concurrency_limit=1, concurrency_id=ANSWERS,
+                      # On the chat, Gradio's tracker shows a waiting question's place ("queue: 2/3"); the
+                      # bubble itself says whether it waits, searches or writes.
+                      show_progress="minimal", show_progress_on=[chat["chatbot"]])  # fmt: skip
         chat["question"].submit(**ask, api_name="send").then(**answer, api_name="answer")
         chat["send"].click(**ask, api_name=False).then(**answer, api_name=False)
         chat["examples"].click(_first, chat["examples"], chat["question"], **PAGE_ONLY)
@@ -243,8 +255,8 @@ class App:
         chat["chatbot"].clear(self.clear, ui_lang, cleared, **PAGE_ONLY)  # its own trash icon
         views["library"].click(self.ask_about, ui_lang, [chat["question"], views["tabs"]], **PAGE_ONLY)
         upload["button"].click(self.add_episodes, [upload["files"], upload["episode_id"], ui_lang],
-                               [upload["result"], *library_views], api_name="add_episodes",
-                               concurrency_limit=1, concurrency_id=MODEL_GROUP)
+                               [upload["result"], upload["files"], *library_views], api_name="add_episodes",
+                               concurrency_limit=1, concurrency_id=INGESTS)
 
     def relabel(self, ui_lang: str, last: Answer | None) -> list:
         labels = self.labels(ui_lang)
@@ -333,35 +345,64 @@ class App:
         return question, gr.Tabs(selected="chat")
 
     def add_episodes(self, files: list[str] | None, episode_id: str, ui_lang: str, progress=gr.Progress()) -> list:
+        """Ingest uploaded files, then delete them (so the file box empties too); the result, the library views."""
         labels = self.labels(ui_lang)
-        unchanged = [gr.skip()] * 3
 
         def report(done: int, total: int, label: str) -> None:
             progress((done, total), desc=labels("upload_indexing", label=label))
 
         if not files:
-            return [ui.notice_html(labels("upload_none"), "error"), *unchanged]
+            return [ui.notice_html(labels("upload_none"), "error"), *[gr.skip()] * 4]
+        try:
+            result, library_views = self._ingest(files, episode_id, labels, report)
+        finally:
+            _discard(files, self.uploads)
+        return [result, None, *library_views]
+
+    def _ingest(self, files: list[str], episode_id: str, labels: ui.Labels, report) -> tuple[str, list]:
+        unchanged = [gr.skip()] * 3
         self.loader.library_ready.wait()
         if self.loader.library is None:
-            return [ui.notice_html(self.loader.message(labels), "error"), *unchanged]
+            return ui.notice_html(self.loader.message(labels), "error"), unchanged
         try:
-            paths = _within_limit([Path(f) for f in files], labels)
+            paths = _uploaded(files, self.uploads, labels)
             results = self.loader.library.ingest(paths, episode_id=episode_id.strip() or None, progress=report)
         except ParseError as err:  # the library ingests all files or none: nothing changed
             error = f"{Path(err.path).name}: {err.problem}"
-            return [ui.notice_html(labels("upload_error", error=error), "error"), *unchanged]
+            return ui.notice_html(labels("upload_error", error=error), "error"), unchanged
         done = ui.notice_html(labels("upload_done", titles=", ".join(r.title for r in results)), "done")
-        return [done, *self._library_views(labels)]
+        return done, self._library_views(labels)
 
 
-def _within_limit(paths: list[Path], labels: ui.Labels) -> list[Path]:
-    """The upload route enforces the limit too; this covers the app mounted without it."""
+def _uploaded(files: list[str], folder: Path, labels: ui.Labels) -> list[Path]:
+    """The event's files, each one Gradio stored in the upload folder and within the size limit.
+
+    Gradio refuses other paths itself (see create_server); this holds even where it would not.
+    The upload route enforces the limit too; this covers the app mounted without it.
+    """
+    paths = [Path(f) for f in files]
     for path in paths:
+        if not (_inside(path, folder) and path.is_file()):  # says nothing of the file: is it there, what it holds
+            raise ParseError(path.name, labels("upload_not_uploaded"))
         size = path.stat().st_size / 2**20
         if size > UPLOAD_LIMIT_MB:
             raise ParseError(str(path), labels("upload_too_big", name=path.name, size=f"{size:.1f}",
                                                limit=UPLOAD_LIMIT_MB))
     return paths
+
+
+def _discard(files: list[str], folder: Path) -> None:
+    """Delete uploads once handled: the library keeps what it needs, and an upload may be private."""
+    for path in (Path(f).resolve() for f in files):
+        if _inside(path, folder):  # never a file an event merely named
+            path.unlink(missing_ok=True)
+            if path.parent != folder.resolve():  # Gradio's directory for this upload; the folder itself stays
+                with contextlib.suppress(OSError):  # another upload of the same content is in it
+                    path.parent.rmdir()
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
 
 
 def _answer_languages(labels: ui.Labels) -> list[tuple[str, str]]:
@@ -414,22 +455,64 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def create_server(settings: Settings) -> FastAPI:
-    """The episode pages, with the Gradio app mounted at / (both behind the login when there is one)."""
+def upload_folder(settings: Settings) -> Path:
+    return settings.data_dir / "uploads"
+
+
+def create_server(settings: Settings, loader: Loader | None = None) -> FastAPI:
+    """The episode pages, with the Gradio app mounted at / (both behind the login when there is one).
+
+    Without a loader it starts its own, so the library and model load in the background."""
     login = credentials(settings)
-    loader = Loader(settings).start()
+    # Gradio reads GRADIO_TEMP_DIR as each component is built and on each upload: set it before building.
+    # Its default, the system temp dir, is shared with every user of the machine.
+    os.environ["GRADIO_TEMP_DIR"] = str(_private_folder(upload_folder(settings)))
+    loader = loader or Loader(settings).start()
     server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     _add_episode_route(server, loader, Prompts(settings.prompts_dir), login)
-    return gr.mount_gradio_app(
-        server, build_app(settings, loader), path="/", auth=login, theme=THEME, css=ui.APP_CSS,
+    demo = build_app(settings, loader)
+    gr.mount_gradio_app(
+        server, demo, path="/", auth=login, theme=THEME, css=ui.APP_CSS,
         max_file_size=f"{UPLOAD_LIMIT_MB}mb", footer_links=["api"], show_error=True,
+        enable_monitoring=False,  # its summary would answer anyone who can reach the port
+        app_kwargs={"openapi_url": None},  # FastAPI's own schema of Gradio's routes, served outside the login
     )  # fmt: skip
+    # Gradio refuses an event's file that is not in its upload folder only once Blocks.launch() has run; a
+    # mounted app never runs it, and then any file this process can read could be named, read and copied.
+    demo.has_launched = True
+    return server
 
 
-def serve(settings: Settings) -> None:
-    server = create_server(settings)
+def _private_folder(path: Path) -> Path:
+    """`path`, created if need be, readable by this user only (uploads wait there until they are ingested)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o700)
+    except OSError as err:
+        raise SettingsError(f"cannot use {path} for uploads ({err.strerror}); check LAIDUB_DATA_DIR") from None
+    return path
+
+
+def serve(settings: Settings, listening: Callable[[str], None]) -> None:
+    """Serve until Ctrl+C; `listening(url)` is called once the port accepts connections."""
     # Open pages keep event streams open; without a bound, Ctrl+C would wait for every tab to close.
-    uvicorn.run(server, host=settings.host, port=settings.port, access_log=False, timeout_graceful_shutdown=3)
+    config = uvicorn.Config(create_server(settings), host=settings.host, port=settings.port, access_log=False,
+                            log_level="warning", timeout_graceful_shutdown=3)  # fmt: skip
+    _Server(config, listening).run()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, saying its URL once the socket is bound (uvicorn's own lines are left to warnings)."""
+
+    def __init__(self, config: uvicorn.Config, listening: Callable[[str], None]):
+        super().__init__(config)
+        self.listening = listening
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+            self.listening(f"http://{host}:{self.config.port}")
 
 
 def _add_episode_route(server: FastAPI, loader: Loader, prompts: Prompts, login: tuple[str, str] | None) -> None:

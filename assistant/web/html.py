@@ -301,6 +301,10 @@ a.ld-chip:hover { background: #e0e7ff; }
   margin-right: .5em; vertical-align: -.1em; border: 2px solid #c7d2fe; border-top-color: #4f46e5;
   border-radius: 50%; animation: ld-spin .8s linear infinite; }
 @keyframes ld-spin { to { transform: rotate(360deg); } }
+/* A waiting question's place in the queue is Gradio's tracker on the chat ("queue: 2/3 | 4.1s"); its typing
+   dots would only repeat what the waiting bubble says. */
+#chatbot .progress-text { font-size: .85rem; color: #4f46e5; }
+#chatbot .message.pending { display: none; }
 .ld-compare { border-collapse: collapse; width: 100%; margin-bottom: .7rem; font-size: .9rem; }
 .ld-compare th { text-align: left; background: var(--background-fill-secondary); white-space: nowrap; }
 .ld-compare th, .ld-compare td { border: 1px solid var(--border-color-primary); padding: .4rem .55rem;
