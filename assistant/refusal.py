@@ -5,7 +5,9 @@ always returns *something*, and similarity scores do not separate "Demis on regr
 "Demis on quantum computing". What does: whether the question's topic words (names taken
 out) occur in the chapters retrieved for it. Words are compared across languages through
 glosses, in both directions: Chinese question words become English ("后悔" -> regret), and
-Chinese chapter words become English too, so "define" finds "定义".
+Chinese chapter words become English too, so "define" finds "定义". What is not the topic is
+not looked for: courtesy and answer-length words ("please", "in short", "谢谢") are stopwords,
+and a bracketed aside ("(session 0)") qualifies the question without changing its topic.
 
 An answer whose sentences no source supports is also a refusal (see answer.py).
 """
