@@ -455,11 +455,11 @@ def test_hostile_patterns_take_linear_time(seed, tmp_path, name, content):
 def test_a_page_with_many_chapters_and_people_parses_in_time(tmp_path):
     people = " ".join(f"- **Person{i} Name{i}** (Person): d" for i in range(200))
     body = "Person1 Name1 met Name7, and Person9 left. " * 200
-    chapters = "".join(f" ## [{i // 60}:{i % 60:02d}:00] Chapter {i} {body}" for i in range(1, 500))
-    path = write(tmp_path, "page.txt", PAGE.replace("10:00", "9:00:00").format(show="Show", body=chapters, entities=people))
+    chapters = "".join(f" ## [{i:02d}:00] Chapter {i} {body}" for i in range(1, 60))
+    path = write(tmp_path, "page.txt", PAGE.replace("10:00", "1:00:00").format(show="Show", body=chapters, entities=people))
     started = time.perf_counter()
-    [episode] = load_file(path)  # 223 s before: every part of every name was a regex search in every chapter
-    assert time.perf_counter() - started < 5
+    [episode] = load_file(path)  # every part of every name was a regex search in every chapter
+    assert time.perf_counter() - started < 5  # 66 s before, on 2 busy cores
     assert episode.chapters[1].people == ["Person1 Name1", "Person7 Name7", "Person9 Name9"]
 
 

@@ -9,7 +9,7 @@ Chapter headings lost their line breaks, so where a title ends and its body begi
 inferred (see `_split_title`). An episode JSON can always override what we infer.
 
 Every pattern here runs in time linear in the line it reads (issue #14 found four that did not:
-a 90 KB line took up to 30 s). Whitespace runs are collapsed before any pattern sees them, and a
+a 20 KB line took 30 s). Whitespace runs are collapsed before any pattern sees them, and a
 pattern that searches never scans ahead to the end of the text from each of many starts.
 """
 
