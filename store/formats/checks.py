@@ -28,6 +28,9 @@ MAX_CHAPTERS = 500  # a chapter a minute for over 8 hours (the seeds have at mos
 MAX_ENTITIES = 200
 # A caption every 2 s for 27 hours, or one per word for 5; 130k one-word cues (a 5 MiB SRT) took 2-9 s to read.
 MAX_CUES = 50_000
+# Of a page or transcript: 8 for each of MAX_CUES cues. Each line is a step of Python, and 5 MiB of "x\n\n"
+# (5M lines) took 9 s to split into cues on 2 busy cores.
+MAX_LINES = 8 * MAX_CUES
 # A summary, chapter body, quote, description or cue: the seeds' longest (a chapter body) is 1,273
 # characters; 20k is about 3,000 words, a chapter no listener would call one.
 MAX_TEXT_CHARS = 20_000
