@@ -52,6 +52,9 @@ HOSTILE = [
 ]  # fmt: skip
 ABSURD_JSON = [2e30, -5, -0.5, 1e308, 10**19, 0, 1.5, "", "x" * 30_000, None, True, [], {}, "\u202e\x07",
                "../etc/passwd", "a\nb", "15:51", [[[[[]]]]], {"startTime": 1}]  # fmt: skip
+TIMED_CHAPTERS = [  # the chapters file of test_formats that has end times
+    {"startTime": 0, "endTime": 90.2, "title": "A"}, {"startTime": 96, "endTime": 3581, "title": "B"},
+]
 ENCODINGS = ["utf-16-le", "utf-16-be", "utf-16", "utf-32", "latin-1", "gbk", "utf-8-sig", "cp1252"]
 REPEATS = [10, 100, 1_000, 10_000, 100_000]  # how often a hostile token is repeated; rarely the largest
 
@@ -74,8 +77,7 @@ def seeds() -> dict[str, list[tuple[str, str]]]:
         "episode": [(".json", EPISODE_JSON), (".json", dump_episode_json(seed_episodes[2])),
                     (".json", "[" + ",".join(dump_episode_json(e) for e in seed_episodes[:2]) + "]")],
         "chapters": [(".json", json.dumps(CHAPTERS_JSON, ensure_ascii=False)),
-                     (".json", json.dumps({"version": "1.2.0", "chapters": [
-                         {"startTime": 0, "endTime": 90.2, "title": "A"}, {"startTime": 96, "endTime": 3581, "title": "B"}]}))],
+                     (".json", json.dumps({"version": "1.2.0", "chapters": TIMED_CHAPTERS}))],
         "srt": [(".srt", SRT)],
         "vtt": [(".vtt", VTT)],
     }  # fmt: skip
@@ -106,7 +108,8 @@ def mutate_text(rng: random.Random, text: str) -> str:
     if not digits:
         return text
     i = rng.choice(digits)
-    return text[:i] + rng.choice(["9" * rng.randrange(2, 30), "-1", "60", "99", "0", "1e400", "2e30", "0.5"]) + text[i + 1 :]
+    number = rng.choice(["9" * rng.randrange(2, 30), "-1", "60", "99", "0", "1e400", "2e30", "0.5"])
+    return text[:i] + number + text[i + 1 :]
 
 
 def mutate_json(rng: random.Random, text: str) -> str:

@@ -211,7 +211,8 @@ def _transcript_problems(episode: Episode) -> Iterator[str]:
         if segment.end < segment.start:
             yield f"{where} ends at {segment.end} s, before it starts ({segment.start} s)"
         if segment.start < previous:  # transcript windows, and their chunk ids, follow this order
-            yield f"{where} starts at {segment.start} s, before transcript[{i - 1}] ({previous} s); cues must be in time order"
+            yield (f"{where} starts at {segment.start} s, before transcript[{i - 1}] ({previous} s); "
+                   "cues must be in time order")  # fmt: skip
         previous = segment.start
         # Durations are whole seconds, so the last cue may legitimately end within the next one.
         if episode.duration and segment.end > episode.duration + 1:
