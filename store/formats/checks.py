@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from store.episode import Entity, Episode, TranscriptSegment, format_timestamp
 from store.errors import ParseError
 
-# The web app's upload limit too. The seed page (3 episodes, 41 chapters) is 42 KB and a 5-hour
-# transcript as SRT about 400 KB; the slowest format parses 5 MiB in well under the 2 s parse budget.
+# The web app's upload limit too (import it from store.formats). The seed page (3 episodes, 41 chapters)
+# is 42 KB and a 5-hour transcript as SRT about 400 KB. The other limits keep a parse of 5 MiB within the
+# 2 s budget tests/test_fuzz.py holds every parse to: hostile 5 MiB files took 0.2-2.5 s on 2 busy cores.
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_EPISODES = 100  # per file: the seed page holds 3, an export 1; each is its own store write
 # The longest podcast episodes run 5-6 hours; two days leaves room for a marathon live stream.
@@ -27,6 +28,9 @@ MAX_CHAPTERS = 500  # a chapter a minute for over 8 hours (the seeds have at mos
 MAX_ENTITIES = 200
 # A caption every 2 s for 27 hours, or one per word for 5; 130k one-word cues (a 5 MiB SRT) took 2-9 s to read.
 MAX_CUES = 50_000
+# Of a page or transcript: 8 for each of MAX_CUES cues. Each line is a step of Python, and 5 MiB of "x\n\n"
+# (5M lines) took 9 s to split into cues on 2 busy cores.
+MAX_LINES = 8 * MAX_CUES
 # A summary, chapter body, quote, description or cue: the seeds' longest (a chapter body) is 1,273
 # characters; 20k is about 3,000 words, a chapter no listener would call one.
 MAX_TEXT_CHARS = 20_000
@@ -67,7 +71,7 @@ def check_count(count: int, limit: int, what: str, path: str, where: str = "") -
 
 def check_length(text: str, limit: int, what: str, path: str, where: str = "") -> None:
     """Like `check_count`, for a text a parser is about to spend time on."""
-    problem = next(_too_long(iter([(what, text)]), limit), None)
+    problem = next(_too_long([(what, text)], limit), None)
     if problem:
         raise ParseError(path, where + problem)
 
@@ -139,7 +143,7 @@ def _too_many(count: int, limit: int, what: str) -> Iterator[str]:
         yield f"{count:,} {what}, over the limit of {limit:,}"
 
 
-def _too_long(fields: Iterator[tuple[str, str]], limit: int) -> Iterator[str]:
+def _too_long(fields: Iterable[tuple[str, str]], limit: int) -> Iterator[str]:
     for field, value in fields:
         if len(value) > limit:
             yield f"{field} is {len(value):,} characters long, over the limit of {limit:,}"
@@ -207,7 +211,8 @@ def _transcript_problems(episode: Episode) -> Iterator[str]:
         if segment.end < segment.start:
             yield f"{where} ends at {segment.end} s, before it starts ({segment.start} s)"
         if segment.start < previous:  # transcript windows, and their chunk ids, follow this order
-            yield f"{where} starts at {segment.start} s, before transcript[{i - 1}] ({previous} s); cues must be in time order"
+            yield (f"{where} starts at {segment.start} s, before transcript[{i - 1}] ({previous} s); "
+                   "cues must be in time order")  # fmt: skip
         previous = segment.start
         # Durations are whole seconds, so the last cue may legitimately end within the next one.
         if episode.duration and segment.end > episode.duration + 1:

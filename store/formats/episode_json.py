@@ -81,7 +81,8 @@ def load_json(text: str, path: str) -> object:
 
     def whole(digits: str) -> int:
         if len(digits.lstrip("-")) > _MAX_DIGITS:
-            raise ParseError(path, f"a number of {len(digits):,} digits; times are seconds, at most {_MAX_DIGITS} digits")
+            problem = f"a number of {len(digits):,} digits; times are seconds, at most {_MAX_DIGITS} digits"
+            raise ParseError(path, problem)
         return int(digits)
 
     def real(digits: str) -> float:

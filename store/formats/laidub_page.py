@@ -9,7 +9,7 @@ Chapter headings lost their line breaks, so where a title ends and its body begi
 inferred (see `_split_title`). An episode JSON can always override what we infer.
 
 Every pattern here runs in time linear in the line it reads (issue #14 found four that did not:
-a 90 KB line took up to 30 s). Whitespace runs are collapsed before any pattern sees them, and a
+a 20 KB line took 30 s). Whitespace runs are collapsed before any pattern sees them, and a
 pattern that searches never scans ahead to the end of the text from each of many starts.
 """
 
@@ -21,7 +21,7 @@ from functools import lru_cache
 from store.episode import Chapter, Entity, Episode, Quote, parse_timestamp, slugify
 from store.errors import ParseError
 from store.formats.checks import (
-    MAX_CHAPTERS, MAX_ENTITIES, MAX_EPISODES, MAX_NAME_CHARS, MAX_TEXT_CHARS,
+    MAX_CHAPTERS, MAX_ENTITIES, MAX_EPISODES, MAX_LINES, MAX_NAME_CHARS, MAX_TEXT_CHARS,
     check_count, check_length, checked_episode, clean_text, describe_value,
 )  # fmt: skip
 from store.language import detect_language, has_cjk
@@ -75,7 +75,9 @@ _SENTENCE_OPENERS = {"The", "On", "In", "At", "After", "Before", "When", "As", "
 
 
 def parse_page(text: str, path: str = "<page>") -> list[Episode]:
-    lines = [" ".join(line.split()) for line in clean_text(text).splitlines()]
+    lines = clean_text(text).splitlines()
+    check_count(len(lines), MAX_LINES, "lines", path)
+    lines = [" ".join(line.split()) for line in lines]
     starts = [i for i in range(len(lines) - 1) if lines[i] and _DURATION.match(lines[i + 1])]
     if not starts:
         raise ParseError(path, "no episode found: expected a title line followed by a duration like 56:10")

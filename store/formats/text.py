@@ -16,7 +16,8 @@ def read_text(path) -> str:
     # other byte ("T\0i\0t\0..."), and without this check a transcript said its timing lines were wrong.
     nul = data.find(b"\0")
     if nul >= 0:
-        raise ParseError(str(path), f"not UTF-8 text (a NUL byte at offset {nul}: UTF-16 or binary?); re-save the file as UTF-8")
+        problem = f"not UTF-8 text (a NUL byte at offset {nul}: UTF-16 or binary?); re-save the file as UTF-8"
+        raise ParseError(str(path), problem)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:

@@ -14,7 +14,7 @@ import re
 
 from store.episode import Episode, TranscriptSegment
 from store.errors import ParseError
-from store.formats.checks import MAX_CUES, check_count, describe_value
+from store.formats.checks import MAX_CUES, MAX_LINES, MAX_TEXT_CHARS, check_count, check_length, describe_value
 
 _TIME = r"(?:(\d{1,3}):)?([0-5]\d):([0-5]\d)[,.](\d{1,3})"  # 3 hour digits are plenty: times stop at 48 h
 _TIMING = re.compile(rf"^{_TIME}\s*-->\s*{_TIME}(?:\s.*)?$")
@@ -29,11 +29,11 @@ _Block = tuple[int, list[str]]  # (line number of its first line, its non-blank 
 
 
 def parse_srt(text: str, path: str) -> list[TranscriptSegment]:
-    return _parse_cues(_blocks(text), path, "00:00:01,000 --> 00:00:04,000")
+    return _parse_cues(_blocks(text, path), path, "00:00:01,000 --> 00:00:04,000")
 
 
 def parse_vtt(text: str, path: str) -> list[TranscriptSegment]:
-    blocks = _blocks(text)
+    blocks = _blocks(text, path)
     if not blocks or not _VTT_HEADER.match(blocks[0][1][0]):
         raise ParseError(path, "not a WebVTT file: the first line must be 'WEBVTT'")
     cues = [block for block in blocks[1:] if not _VTT_SKIPPED.match(block[1][0])]
@@ -45,9 +45,11 @@ def attach_transcript(episode: Episode, segments: list[TranscriptSegment]) -> Ep
     return dataclasses.replace(episode, transcript=sorted(segments, key=lambda s: (s.start, s.end)))
 
 
-def _blocks(text: str) -> list[_Block]:
+def _blocks(text: str, path: str) -> list[_Block]:
+    lines = text.lstrip("\ufeff").splitlines()
+    check_count(len(lines), MAX_LINES, "lines", path)
     blocks: list[_Block] = []
-    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         if blocks and blocks[-1][0] + len(blocks[-1][1]) == number:
@@ -73,6 +75,7 @@ def _parse_cues(blocks: list[_Block], path: str, example: str) -> list[Transcrip
         if end < start:
             raise ParseError(path, f"{where}: ends at {end:.3f} s, before it starts at {start:.3f} s")
         body = " ".join(lines[at + 1 :])
+        check_length(body, MAX_TEXT_CHARS, where, path)  # before its tags are read
         voices = (_VOICE.fullmatch(tag[1]) for tag in _TAG.finditer(body) if tag[1])
         speaker = next((voice[1].strip() for voice in voices if voice), "")
         text = " ".join(html.unescape(_TAG.sub("", body)).split())
