@@ -38,6 +38,7 @@ from assistant.llm.gguf import resolve_model
 from assistant.prompts import Prompts
 from assistant.results import Answer, Comparison
 from assistant.web import html as ui
+from store.embedder import in_background
 from store.errors import ParseError, SettingsError, UserError
 from store.formats import SUFFIXES
 from store.language import LANGUAGES
@@ -366,7 +367,8 @@ class App:
             return ui.notice_html(self.loader.message(labels), "error"), unchanged
         try:
             paths = _uploaded(files, self.uploads, labels)
-            results = self.loader.library.ingest(paths, episode_id=episode_id.strip() or None, progress=report)
+            with in_background():  # at the embedding engine, a question waiting goes before the upload's next passages
+                results = self.loader.library.ingest(paths, episode_id=episode_id.strip() or None, progress=report)
         except ParseError as err:  # the library ingests all files or none: nothing changed
             error = f"{Path(err.path).name}: {err.problem}"
             return ui.notice_html(labels("upload_error", error=error), "error"), unchanged
