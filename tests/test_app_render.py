@@ -33,10 +33,11 @@ from assistant.config import REPO, Settings
 from assistant.context import Source
 from assistant.prompts import Prompts
 from assistant.web import html as ui
-from assistant.web.app import UPLOAD_LIMIT_MB, App, Loader, _discard, _uploaded, create_server, credentials
+from assistant.web.app import App, Loader, _discard, _uploaded, create_server, credentials
 from store.chunks import Chunk
 from store.episode import Episode
 from store.errors import ParseError, SettingsError
+from store.formats import MAX_FILE_BYTES
 from store.library import Library
 from store.retrieve import Hit
 
@@ -206,12 +207,15 @@ def test_every_interface_label_exists_in_english_and_chinese(scripted_app: App):
     assert "问答" in str(chinese) and "Ask" in str(english)
 
 
-def test_an_upload_over_the_limit_is_refused_before_parsing(tmp_path: Path):
-    big = tmp_path / "upload" / "big.srt"
-    big.parent.mkdir()
-    big.write_bytes(b"x" * (UPLOAD_LIMIT_MB * 2**20 + 1))
-    with pytest.raises(ParseError, match=f"the limit is {UPLOAD_LIMIT_MB} MB"):
-        _uploaded([str(big)], tmp_path, LABELS)
+def test_the_upload_limit_is_the_parsers_stated_and_enforced_before_storing(evil_settings: Settings):
+    app = App(evil_settings, Loader(evil_settings))
+    app.build()
+    assert f"up to {MAX_FILE_BYTES >> 20} MB" in str(app.relabel("en", None))
+    with TestClient(create_server(evil_settings)) as client:
+        too_big = client.post("/gradio_api/upload", files={"files": ("big.srt", b"x" * (MAX_FILE_BYTES + 1))})
+        just_right = client.post("/gradio_api/upload", files={"files": ("fits.srt", b"x" * MAX_FILE_BYTES)})
+    assert too_big.status_code == 413 and just_right.status_code == 200
+    assert not list((evil_settings.data_dir / "uploads").rglob("big.srt"))
 
 
 def test_only_files_in_the_upload_folder_are_read_or_deleted(tmp_path: Path):

@@ -38,14 +38,16 @@ from assistant.llm.gguf import resolve_model
 from assistant.prompts import Prompts
 from assistant.results import Answer, Comparison
 from assistant.web import html as ui
+from store.embedder import in_background
 from store.errors import ParseError, SettingsError, UserError
-from store.formats import SUFFIXES
+from store.formats import MAX_FILE_BYTES, SUFFIXES
 from store.language import LANGUAGES
 from store.library import Library
 
 log = logging.getLogger(__name__)
 
-UPLOAD_LIMIT_MB = 5
+# The parser's own limit, so the page states it and the upload route refuses a bigger file before storing it.
+UPLOAD_LIMIT = MAX_FILE_BYTES
 POLL_SECONDS = 0.5
 INTERFACE_LANGUAGES = [("English", "en"), ("中文", "zh")]
 EXAMPLES = 3  # ui_example_1..3 in each language
@@ -209,7 +211,7 @@ class App:
 
     def _add_tab(self) -> dict[str, gr.components.Component]:
         words = self.words
-        words(gr.Markdown, {"value": lambda labels: labels("upload_intro", limit=UPLOAD_LIMIT_MB)})
+        words(gr.Markdown, {"value": lambda labels: labels("upload_intro", limit=UPLOAD_LIMIT >> 20)})
         files = words(gr.File, {"label": "upload_files"}, file_count="multiple", file_types=list(SUFFIXES),
                       elem_id="upload-files")
         episode_id = words(gr.Textbox, {"label": "upload_episode_id", "info": "upload_episode_id_info"},
@@ -366,7 +368,8 @@ class App:
             return ui.notice_html(self.loader.message(labels), "error"), unchanged
         try:
             paths = _uploaded(files, self.uploads, labels)
-            results = self.loader.library.ingest(paths, episode_id=episode_id.strip() or None, progress=report)
+            with in_background():  # at the embedding engine, a question waiting goes before the upload's next passages
+                results = self.loader.library.ingest(paths, episode_id=episode_id.strip() or None, progress=report)
         except ParseError as err:  # the library ingests all files or none: nothing changed
             error = f"{Path(err.path).name}: {err.problem}"
             return ui.notice_html(labels("upload_error", error=error), "error"), unchanged
@@ -375,19 +378,14 @@ class App:
 
 
 def _uploaded(files: list[str], folder: Path, labels: ui.Labels) -> list[Path]:
-    """The event's files, each one Gradio stored in the upload folder and within the size limit.
+    """The event's files, each one Gradio stored in the upload folder (the parser checks their size).
 
     Gradio refuses other paths itself (see create_server); this holds even where it would not.
-    The upload route enforces the limit too; this covers the app mounted without it.
     """
     paths = [Path(f) for f in files]
     for path in paths:
         if not (_inside(path, folder) and path.is_file()):  # says nothing of the file: is it there, what it holds
             raise ParseError(path.name, labels("upload_not_uploaded"))
-        size = path.stat().st_size / 2**20
-        if size > UPLOAD_LIMIT_MB:
-            raise ParseError(str(path), labels("upload_too_big", name=path.name, size=f"{size:.1f}",
-                                               limit=UPLOAD_LIMIT_MB))
     return paths
 
 
@@ -473,7 +471,7 @@ def create_server(settings: Settings, loader: Loader | None = None) -> FastAPI:
     demo = build_app(settings, loader)
     gr.mount_gradio_app(
         server, demo, path="/", auth=login, theme=THEME, css=ui.APP_CSS,
-        max_file_size=f"{UPLOAD_LIMIT_MB}mb", footer_links=["api"], show_error=True,
+        max_file_size=UPLOAD_LIMIT, footer_links=["api"], show_error=True,
         enable_monitoring=False,  # its summary would answer anyone who can reach the port
         app_kwargs={"openapi_url": None},  # FastAPI's own schema of Gradio's routes, served outside the login
     )  # fmt: skip
