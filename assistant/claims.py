@@ -78,7 +78,7 @@ _INSTRUCTION = re.compile(
     re.I,
 )
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
-_CAPITALISED_STOPWORDS = {"i", "the", "a", "an", "in", "on", "of", "and", "or", "to", "he", "she", "it", "they",
+_CAPITALISED_STOPWORDS = {"ai", "i", "the", "a", "an", "in", "on", "of", "and", "or", "to", "he", "she", "it", "they",
                           "his", "her", "its", "their", "this", "that", "who", "what", "when", "why", "how", "but"}
 # Words that say who holds a view, not what the view is: "Yann argues that ..." is checked on the rest.
 _REPORTING = {_STEMMER.stemWord(w) for w in (
@@ -111,6 +111,8 @@ _IRREGULAR = {
 
 
 def _stem(word: str) -> str:
+    if re.fullmatch(r"[A-Z]{2,}s", word):  # "LLMs", "VLAs": the stemmer leaves short plurals alone
+        word = word[:-1]
     word = word.lower()
     return _STEMMER.stemWord(_IRREGULAR.get(word, word))
 
@@ -214,10 +216,16 @@ def evidence(source: str) -> Evidence:
                     [g for g in segments if g.words], detect_language(text))
 
 
+# Function words bm25s's English list leaves in; as content they match anywhere ("it", "had", "down").
+_FUNCTION_WORDS = set("it its had has have been being be was were is are am do does did done down up out off over "
+                      "very just so than then there here also such own much".split())
+
+
 def _words(text: str, precise: bool = True) -> list[str]:
     """Content words: Chinese words as jieba cuts them, English words stemmed; no stopwords."""
     chinese = [t for t in tokenize(text, precise) if has_cjk(t)]
-    return chinese + [_stem(w) for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", text) if w.lower() not in _STOPWORDS]
+    english = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", text) if w.lower() not in _STOPWORDS | _FUNCTION_WORDS]
+    return chinese + [_stem(w) for w in english]
 
 
 def _stems(text: str) -> set[str]:
@@ -236,13 +244,15 @@ def _glossed(text: str) -> set[str]:
 _NEGATIVE_EN = re.compile(
     r"\b(?:not|no|never|none|neither|nor|cannot|without|fail\w*|inferior|wrong|useless|unsafe|dead[- ]end|"
     r"dismiss\w*|reject\w*|against|scepti\w*|skepti\w*|doubt\w*|underperform\w*|worse|brittle|impossible|"
-    r"incapable|unable|zero|avoidable|oppos\w*|non)\b|n't\b", re.I)
+    r"incapable|unable|zero|avoidable|oppose[sd]?|opposing|non|lack\w*|instead|rather)\b|n't\b", re.I)
 # Chinese negation is a word of its own in jieba's cut ("不", "没有"); inside a word it usually is not one
 # ("不可避免" inevitable, "绕不开" unavoidable, "无监督" unsupervised name a thing, they do not deny it).
 _NEGATIVE_ZH = set("不 没 没有 无 无法 未 非 别 不是 不能 不会 不要 从不 从未 并非 没见 失败 更差 反对 质疑".split())
 _ZH_LEXICAL = re.compile(r"不可避免|绕不开|不止|不仅|不同|无论|非常|不断|不得不|无监督")
+_ZH_CANNOT = re.compile(r".[不没].")  # a verb's "cannot" form, kept whole by jieba: 站不住, 做不到
+_ZH_SPLIT = re.compile(r"(?<=是)(?=非)")  # jieba cuts "都是非生成式" as 是非 ("right and wrong") + 生成式
 # Where a sentence's polarity can turn: a contrast, a clause of its own. Commas and "and" rarely turn it.
-_SEGMENT = re.compile(r"[;；—–]|\s(?:but|while|whereas|although|though|yet|because)\s|但是|但|而是|然而|却|因为"
+_SEGMENT = re.compile(r"[;；—–]|\s(?:but|while|whereas|although|though|because)\s|但是|但|而是|然而|却|因为"
                       r"|(?=\s(?:rather\s+than|instead\s+of)\s)|(?=而不是|而非)")
 
 
@@ -250,7 +260,7 @@ def _negative(text: str) -> bool:
     return any(Segment.of(text).negations)
 
 
-_WORD_OR_PUNCT = re.compile(r"[A-Za-z][A-Za-z0-9']*(?:-[A-Za-z0-9]+)*|[\u3400-\u9fff]+|[,，:：]")
+_WORD_OR_PUNCT = re.compile(r"[A-Za-z][A-Za-z0-9']*(?:-[A-Za-z0-9]+)*|[\u3400-\u9fff]+|[,，:：?？]")
 
 
 @dataclass(frozen=True)
@@ -265,14 +275,14 @@ class Segment:
     @classmethod
     def of(cls, text: str) -> Segment:
         words, negations, clauses, clause = [], [], [], 0
-        for chunk in _WORD_OR_PUNCT.findall(_ZH_LEXICAL.sub("词", text)):
-            if chunk in ",，:：":
+        for chunk in _WORD_OR_PUNCT.findall(_ZH_SPLIT.sub(" ", _ZH_LEXICAL.sub("词", text))):
+            if chunk in ",，:：?？":
                 clause += 1
                 continue
             for word in jieba.lcut(chunk) if has_cjk(chunk) else [chunk]:
                 if has_cjk(word):
                     words.append(frozenset({word, *(w for sense in gloss_stems(word) for w in sense)}))
-                    negations.append(word in _NEGATIVE_ZH)
+                    negations.append(word in _NEGATIVE_ZH or bool(_ZH_CANNOT.fullmatch(word)))
                 else:  # a hyphenated word is also its parts: "AI-for-science", "non-generative"
                     parts = word.split("-")
                     words.append(frozenset({_stem(word), *map(_stem, parts)}))
