@@ -40,13 +40,16 @@ from store.people import PeopleIndex
 # mechanisms, which share the topic's words but few of the claim's (about 1 in 2).
 ACCEPT = 0.75
 # Between WITNESS and ACCEPT, the sentence also needs e5's word: cosine to the source's closest sentence.
+# e5 is a weak witness, which is the issue this module answers: on the labelled set, invented mechanisms
+# scored up to 0.90 against their chapter (same language) and 0.855 across languages, as high as supported
+# paraphrases (0.82-0.92). So it only counts above what no unsupported sentence reached there.
 WITNESS = 0.5
-SIMILARITY = 0.86
+SIMILARITY = 0.92
 # Glosses find fewer of a Chinese sentence's words in an English source (CC-CEDICT's senses are not the
-# chapter's words), and e5 scores across languages lower, so both bars are lower there.
+# chapter's words), so the word bars are lower across languages, and so is e5's.
 CROSS_ACCEPT = 0.6
 CROSS_WITNESS = 0.34
-CROSS_SIMILARITY = 0.84
+CROSS_SIMILARITY = 0.87
 # Words around a matched span that still belong to its claim: a negation before it ("not a path"), the
 # predicate after it ("the generative ones basically have been failures").
 BEFORE_WORDS = 5
@@ -242,7 +245,7 @@ def _glossed(text: str) -> set[str]:
 # -- polarity ------------------------------------------------------------------------------------------------
 
 _NEGATIVE_EN = re.compile(
-    r"\b(?:not|no|never|none|neither|nor|cannot|without|fail\w*|inferior|wrong|useless|unsafe|dead[- ]end|"
+    r"\b(?:not|no|never|none|neither|nor|cannot|fail\w*|inferior|wrong|useless|unsafe|dead[- ]end|"
     r"dismiss\w*|reject\w*|against|scepti\w*|skepti\w*|doubt\w*|underperform\w*|worse|brittle|impossible|"
     r"incapable|unable|zero|avoidable|oppose[sd]?|opposing|non|lack\w*|instead|rather)\b|n't\b", re.I)
 # Chinese negation is a word of its own in jieba's cut ("不", "没有"); inside a word it usually is not one
@@ -453,13 +456,14 @@ def _found_in(word: str, stems: set[str]) -> bool:
     return not senses and bool(parts) and all(_found_in(p, stems) for p in parts)
 
 
-def evidence_text(episode: Episode, chapter: Chapter | None, fallback: str = "") -> str:
-    """What a citation of this chapter vouches for: who speaks in the episode, the chapter and its quote."""
+def evidence_text(episode: Episode, chapter: Chapter | None, text: str = "") -> str:
+    """What a citation vouches for: who speaks in the episode, the chapter's title, its body (or `text`,
+    what of it the model was shown) and its quote; a transcript segment's `text` when there is no chapter."""
     speakers = ", ".join([*episode.guests, episode.host] if episode.host else episode.guests)
     if chapter is None:
-        return f"{episode.title}. {speakers}. {fallback}"
+        return f"{episode.title}. {speakers}. {text}"
     quote = chapter.quote.text if chapter.quote else ""
-    return f"{episode.title}. {speakers}. {chapter.title}. {chapter.body}\n{quote}"
+    return f"{episode.title}. {speakers}. {chapter.title}. {text or chapter.body}\n{quote}"
 
 
 __all__ = ["ClaimChecker", "Verdict", "evidence_text", "instruction", "numbers"]
