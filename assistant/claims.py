@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import jieba
+import jieba.posseg
 import numpy as np
 
 from store.episode import Chapter, Episode
 from store.language import detect_language, has_cjk
-from store.glossary import compounds
+from store.glossary import compounds, glosses
 from store.lexical import _STEMMER, _STOPWORDS, gloss_stems, tokenize
 from store.people import PeopleIndex
 
@@ -90,13 +91,15 @@ _REPORTING = {_STEMMER.stemWord(w) for w in (
     "admit admits acknowledge acknowledges view position also even just really actually still yet according "
     "recall recalls reply replies answer answers told tells").split()} | set(
     "认为 表示 指出 强调 提到 说道 谈到 承认 看来 觉得 相信 所以 因此 而且 并且 其实 就是 真正 已经 根本".split())
-# Words that state someone's stance. A position that gives a guest a stance the source never states
-# ("Yann agrees with Hinton", "杨立昆看好VLA") is the inversion compare mode produced, so these are hard content.
+# Words that state someone's stance or verdict. A position that gives a guest a stance the source never states
+# ("Yann agrees with Hinton", "杨立昆看好VLA", "generalizes better than") is the inversion compare mode
+# produced, so these are hard content.
 _STANCE = {_STEMMER.stemWord(w) for w in (
     "favour favor favours favors prefer prefers support supports champion champions advocate advocates agree "
     "agrees oppose opposes regret regrets like likes love loves hate hates want wants recommend recommends "
-    "advise advises enjoy enjoys endorse endorses").split()} | set(
-    "看好 支持 赞成 反对 喜欢 最喜欢 偏爱 推荐 主张 同意 后悔 赞同 青睐".split())
+    "advise advises enjoy enjoys endorse endorses correct right wrong mistake mistakes better worse best superior "
+    "inferior good bad promising").split()} | set(
+    "看好 支持 赞成 反对 喜欢 最喜欢 偏爱 推荐 主张 同意 后悔 赞同 青睐 正确 错误 更好 最好 优于 有前途".split())
 
 # Irregular past forms the stemmer leaves alone ("left" vs "leaving"); both sides go through this map.
 _IRREGULAR = {
@@ -221,7 +224,7 @@ def evidence(source: str) -> Evidence:
 
 # Function words bm25s's English list leaves in; as content they match anywhere ("it", "had", "down").
 _FUNCTION_WORDS = set("it its had has have been being be was were is are am do does did done down up out off over "
-                      "very just so than then there here also such own much".split())
+                      "very just so than then there here also such own much yes 是的 对 没错".split())
 
 
 def _words(text: str, precise: bool = True) -> list[str]:
@@ -359,6 +362,9 @@ class ClaimChecker:
         for term in self._terms(sentence):
             if not self._term_in(term, ev):
                 yield f"name {term}"
+        for word in self._other_names(sentence):
+            if not self._found(word, ev):
+                yield f"name {word}"
         for word in self._content(sentence):
             if word in _STANCE and not self._found(word, ev):
                 yield f"stance {word}"
@@ -373,9 +379,18 @@ class ClaimChecker:
             first = not text[: match.start()].strip(" \"“'(")
             if chinese or (word[0].isupper() and not first and word.lower() not in _CAPITALISED_STOPWORDS):
                 terms.append(word)
-        if self.people:
-            terms += [p.name for p in self.people.mentioned_in(sentence) if has_cjk(sentence)]
+        if chinese and self.people:
+            terms += [p.name for p in self.people.mentioned_in(sentence)]
         return terms
+
+    def _other_names(self, sentence: str) -> list[str]:
+        """Chinese names the alias files do not know but the dictionary does ("约翰逊": Johnson), to find by gloss.
+
+        jieba tags many non-names as names ("拉进来"); those have no gloss, and count as ordinary words.
+        """
+        known = {s for p in self.people.mentioned_in(sentence) for s in [p.name, *p.aliases]} if self.people else set()
+        return [t.word for t in jieba.posseg.cut(sentence) if t.flag.startswith("nr") and has_cjk(t.word)
+                and len(t.word) > 1 and glosses(t.word) and not any(t.word in k or k in t.word for k in known)]
 
     def _term_in(self, term: str, ev: Evidence) -> bool:
         lowered = term.lower()
@@ -449,7 +464,8 @@ def _found_in(word: str, stems: set[str]) -> bool:
     # the dictionary does not know ("普遍认为") counts when all of its parts are found.
     senses = gloss_stems(word)
     for sense in senses:
-        hits = sum(any(s.startswith(w) for s in stems) if len(w) > 3 else w in stems for w in sense)
+        hits = sum(any(s.startswith(w) or (len(s) > 4 and w.startswith(s)) for s in stems) if len(w) > 3 else w in stems
+                   for w in sense)  # "mistaken" finds "mistak", "fail" finds "failur"
         if hits * 2 >= len(sense):
             return True
     parts = [p for p in jieba.lcut_for_search(word) if p != word and len(p) > 1]

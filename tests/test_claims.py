@@ -6,8 +6,12 @@ hand: plain and cross-language paraphrases, and the failure kinds measured in is
 dates, numbers, mechanisms, quotes, preferences and names; a position inverting its quote; injected
 links and instructions; a true claim citing the wrong chapter).
 
-The checker's lexicons and thresholds were developed while reading this set's errors, so these
-numbers are an upper bound on what it does on new text.
+Rows with "split": "dev" (242) were written first, and the checker's lexicons and thresholds were
+developed while reading their errors. The "heldout" rows (50) were written after that, without running
+the checker on them; on first look it accepted 4 of their 23 unsupported sentences (17%: three inverted
+positions, an unknown Chinese name) and kept 24 of 27 supported ones (89%). Those four led to the
+stance/verdict words and the glossed Chinese names, so the held-out rows are no longer unseen either:
+read these numbers as an upper bound on new text.
 """
 
 from __future__ import annotations
@@ -61,16 +65,24 @@ def test_the_labelled_set_is_large_and_covers_the_failure_kinds(verdicts):
     assert any(row["lang"] == "zh" and not row["supported"] for row in rows)
 
 
-def test_the_checker_meets_the_issue_targets(verdicts):
+def rates(verdicts: list[tuple[dict, bool]], label: str) -> tuple[float, float]:
+    """Prints precision and recall of "supported"; returns (unsupported accepted, supported kept)."""
     supported = [accepted for row, accepted in verdicts if row["supported"]]
     unsupported = [accepted for row, accepted in verdicts if not row["supported"]]
     accepted_unsupported = sum(unsupported) / len(unsupported)
     kept_supported = sum(supported) / len(supported)
     precision = sum(supported) / (sum(supported) + sum(unsupported))
     by_kind = Counter(row["kind"] for row, accepted in verdicts if accepted != row["supported"])
-    print(f"\nclaim check on {len(verdicts)} sentences: precision {precision:.3f}, recall {kept_supported:.3f}; "
+    print(f"\nclaim check, {label} ({len(verdicts)} sentences): precision {precision:.3f}, recall {kept_supported:.3f}; "
           f"unsupported accepted {accepted_unsupported:.1%} ({sum(unsupported)}/{len(unsupported)}), "
           f"supported kept {kept_supported:.1%} ({sum(supported)}/{len(supported)}); errors by kind {dict(by_kind)}")
+    return accepted_unsupported, kept_supported
+
+
+def test_the_checker_meets_the_issue_targets(verdicts):
+    for split in ("dev", "heldout"):
+        rates([(row, accepted) for row, accepted in verdicts if row["split"] == split], split)
+    accepted_unsupported, kept_supported = rates(verdicts, "all")
     assert accepted_unsupported <= MAX_ACCEPTED_UNSUPPORTED
     assert kept_supported >= MIN_KEPT_SUPPORTED
 
