@@ -166,8 +166,6 @@ def verify(text: str, support: Support) -> tuple[str, list[Citation]]:
 
 
 def _with_markers(sentence: str, markers: list[int]) -> str:
-    if not markers:
-        return sentence
     tags = "".join(f"[{m}]" for m in markers)
     if sentence[-1] in _CLOSING:
         return f"{sentence[:-1]} {tags}{sentence[-1]}" if sentence[-1] in ".!?" else f"{sentence[:-1]}{tags}{sentence[-1]}"

@@ -23,7 +23,7 @@ Measured on tests/data/claims.jsonl (real seed chapters, see tests/test_claims.p
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import jieba
@@ -137,6 +137,7 @@ _EN_UNITS = {w: n for n, w in enumerate(
 _EN_TENS = {w: 10 * n for n, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split(), 0)
             if w != "_"}
 _EN_SCALE = {"hundred": 1e2, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "bn": 1e9}
+_SCALE = {**_EN_SCALE, "百": 1e2, "千": 1e3, "万": 1e4, "亿": 1e8}  # after digits: "500万", "10亿"
 _NUMBER_WORD = "|".join([*_EN_TENS, *_EN_UNITS])
 _EN_WORDS = re.compile(
     rf"\b(?:({_NUMBER_WORD})(?:[- ]({'|'.join(_EN_UNITS)}))?|(a|one))(\s+and\s+a\s+half)?"
@@ -169,8 +170,7 @@ def numbers(text: str) -> set[float]:
     for match in _DIGITS.finditer(text):
         value = float(match.group(1).replace(",", ""))
         scale = match.group(2)
-        found.add(value * (_EN_SCALE.get(scale.lower(), 0) or _CN_BIG.get(scale, 0) or {"千": 1e3, "百": 1e2}.get(scale, 1))
-                  if scale else value)
+        found.add(value * _SCALE[scale.lower()] if scale else value)
         if re.match(r"\s*(?:年半|个半)", text[match.end():]):
             found.add(value + 0.5)
     for match in _EN_WORDS.finditer(text):
@@ -202,20 +202,19 @@ class Evidence:
     sentences: list[str]
     stems: set[str]
     numbers: set[float]
-    segments: list[Segment] = field(default_factory=list)
-    language: str = "en"
+    segments: list[Segment]
+    language: str
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])|\s+>\s+|\n+")
-
-
-def split_sentences(text: str) -> list[str]:
-    return [s.strip(" *\"“”") for s in _SENTENCE_END.split(text) if s.strip(" *\"“”")]
+# Sentence ends, and the page format's quote marks ("> *...*") and line breaks.
+_EVIDENCE_BREAK = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])|\s+>\s+|\n+")
 
 
 @lru_cache(maxsize=256)
 def evidence(source: str) -> Evidence:
-    kept = [s for s in split_sentences(source) if not instruction(s)]
+    """The source prepared for checking, once per source text (an answer checks each sentence against it)."""
+    parts = (s.strip(" *\"“”") for s in _EVIDENCE_BREAK.split(source))
+    kept = [s for s in parts if s and not instruction(s)]
     text = " ".join(kept)
     segments = [Segment.of(c) for s in kept for c in _SEGMENT.split(s) if c and c.strip()]
     return Evidence(text.lower(), kept, _stems(text) | _glossed(text), numbers(text),
@@ -324,13 +323,13 @@ class ClaimChecker:
         if instruction(sentence):
             return Verdict(False, "instruction")
         ev = evidence(source)
-        for missing in self._missing_hard(sentence, ev):
+        missing = next(self._missing_hard(sentence, ev), None)
+        if missing:
             return Verdict(False, missing)
         words = self._content(sentence)
-        found = [w for w in words if self._found(w, ev)]
-        coverage = len(found) / len(words) if words else 0.0
-        if not words:
-            return Verdict(False, "no content", 0.0)
+        if not words:  # "Yes." supports nothing on its own
+            return Verdict(False, "no content")
+        coverage = sum(self._found(w, ev) for w in words) / len(words)
         if self._contradicts(sentence, ev):
             return Verdict(False, "contradicts", coverage)
         cross = detect_language(sentence) != ev.language
