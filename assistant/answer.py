@@ -11,8 +11,8 @@ The CLI, the Python API and the Gradio app all call this one object.
 A question that compares people ("How do LeCun and Oriol differ on ...?") is answered as a
 comparison by `stream` too; `compare` is the explicit form, with the people given by name.
 
-Streamed deltas are the model's raw words; the final Answer is authoritative: its markers
-have been checked against the sources and renumbered (see citations.py).
+Streamed deltas are the answer's sentences as each passes the claim check, with their markers
+checked and renumbered (citations.py): nothing reaches the user that the final Answer does not hold.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 
-from assistant.citations import SupportScorer, verify
+from assistant.citations import SentenceStream, Support
+from assistant.claims import ClaimChecker
 from assistant.compare import Comparer, detect_comparison, people_to_compare
 from assistant.config import Settings
 from assistant.context import Source, pack, render_source
@@ -87,15 +88,14 @@ class Assistant:
             return
 
         sources, messages = self.prompt(query, hits, language)
-        raw = ""
-        for delta in self.llm.stream(messages, self.settings.max_answer_tokens, stop=["\nSources:", "\nQuestion:"]):
-            if not raw:
-                timings["first_token"] = ms_since(started)
-            raw += delta
-            yield delta
-        text, citations = verify(raw, sources, SupportScorer(sources, self.library.index.embedder))
-        if not citations:  # nothing the model said is supported by a source: a refusal, decided here
-            text = self.prompts.message(language, "refusal")
+        gate = SentenceStream(Support(sources, self.checker()))
+        deltas = self.llm.stream(messages, self.settings.max_answer_tokens, stop=["\nSources:", "\nQuestion:"])
+        for sentence in gate.checked(deltas):
+            timings.setdefault("first_token", ms_since(started))  # the first text the user sees
+            yield sentence
+        citations = gate.citations()
+        # Nothing the model said is supported by a source: a refusal, decided here (nothing was shown).
+        text = gate.text if citations else self.prompts.message(language, "refusal")
         answer.text, answer.citations, answer.sources = text, citations, sources
         answer.refused = not citations
         timings["total"] = ms_since(started)
@@ -134,6 +134,9 @@ class Assistant:
             language_instruction=self.prompts.message(language, "answer_in"),
         )
         return sources, [self._system(), Message("user", user)]
+
+    def checker(self) -> ClaimChecker:
+        return ClaimChecker(self.library.people, self.library.index.embedder)
 
     def _system(self) -> Message:
         return Message("system", self.prompts.fill("answer_system"))

@@ -1,32 +1,42 @@
-"""Make every citation in an answer true: it points at a retrieved source that supports it.
+"""Make every sentence shown true to the source it cites, and every citation point at such a source.
 
-A 1.5B model omits markers, invents `[7]` when there are four sources, and cites the wrong
-one. So its markers are only a hint. Each sentence is scored against every source by
-e5 similarity (cross-lingual: a Chinese sentence against an English chapter) plus word
-overlap (names and terms survive translation); a marker is kept only when its source is
-among the sentence's best supporters, an uncited sentence gets its best supporter if that
-clears a floor, and an unsupported sentence keeps no citation. Markers are then renumbered
-so the text's [n] and the citation list agree exactly.
+A 1.5B model omits markers, invents `[7]` when there are four sources, cites the wrong one, and states
+things no source says while citing one that is about the topic. So its markers are only a hint, and
+similarity is not support: each sentence is checked by the ClaimChecker (claims.py) against the
+sources, the ones it cites first. A cited source that supports it keeps its marker; a sentence whose
+markers are wrong moves to the first source that supports it; a sentence no source supports is not
+shown at all. Markers are then renumbered so the text's [n] and the citation list agree exactly.
+
+Streaming goes through the same gate, sentence by sentence (SentenceStream): text reaches the user
+only once its sentence has been checked, so an injected instruction or link is never on screen, not
+even for a moment.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
-import numpy as np
-
+from assistant.claims import ClaimChecker, evidence_text
+from assistant.context import _SENTENCE_END as SENTENCE_END
 from assistant.context import Source, sentences
 from store.episode import format_timestamp
-from store.language import detect_language
-from store.lexical import tokenize
+from store.language import has_cjk
 
 MARKER = re.compile(r"\s*[\[【]\s*(\d+(?:\s*[,，、;]\s*\d+)*)\s*[\]】]")
-MARGIN = 0.02  # a cited source this close to the best supporter still counts as support
-FLOOR = 0.80  # e5 query-passage cosine below which a sentence is not about the source at all
-CROSS_LINGUAL_FLOOR = 0.78  # e5 scores a Chinese sentence against an English source lower
-OVERLAP = 0.5  # share of a sentence's words found in a source that counts as support by itself
 _CLOSING = "。！？.!?"
+_MARKERS = r"(?:\s*[\[【]\s*\d+(?:\s*[,，、;]\s*\d+)*\s*[\]】])"
+# Phrases that only point at sources ("According to [1] and [3], ..."): with the markers gone they would
+# leave "According to and, ..." behind, so they go with them. The citation chips say where a claim is from.
+_SOURCE_PHRASES = [
+    re.compile(rf"\b(?:according\s+to|as\s+(?:stated|mentioned|noted|said|described)\s+in|based\s+on|per|in)\s+"
+               rf"(?:the\s+)?(?:sources?|chapters?|episodes?)?\s*{_MARKERS}(?:\s*(?:,|and|&)\s*{_MARKERS})*\s*,?\s*", re.I),
+    re.compile(rf"\b(?:the\s+)?(?:sources?|chapters?)\s*{_MARKERS}(?:\s*(?:,|and|&)\s*{_MARKERS})*\s+"
+               rf"(?:says?|states?|notes?|mentions?|explains?|shows?)\s+(?:that\s+)?", re.I),
+    re.compile(rf"\b(?:according\s+to|based\s+on)\s+(?:the\s+)?sources?(?:\s+(?:and|,))*\s*,?\s*", re.I),
+    re.compile(rf"(?:根据|据|按照|参考)(?:来源|资料|节目)?\s*{_MARKERS}?(?:\s*[和、与及]\s*{_MARKERS})*\s*(?:所述|的内容)?[，,]?"),
+]
 
 
 @dataclass
@@ -55,72 +65,107 @@ def citation_for(source: Source, marker: int) -> Citation:
     )  # fmt: skip
 
 
-class SupportScorer:
-    """How well each source supports a sentence: e5 similarity, and word overlap as a second witness."""
+class Support:
+    """Which of the retrieved sources support a sentence, by the claim check."""
 
-    def __init__(self, sources: list[Source], embedder):
+    def __init__(self, sources: list[Source], checker: ClaimChecker):
         self.sources = sources
-        self.embedder = embedder
-        # Chapter and quote texts were embedded at ingest, so these vectors come from the cache.
-        self.vectors = [embedder.passages(_texts(s)) for s in sources]
-        self.words = [set(tokenize(s.text)) for s in sources]
+        self.checker = checker
+        self.texts = {s.number: evidence_text(s.episode, s.chapter, s.hit.chunk.text) for s in sources}
 
-    def scores(self, sentence: str) -> tuple[np.ndarray, np.ndarray]:
-        query = self.embedder.query(sentence)
-        similarity = np.array([float(np.max(v @ query)) for v in self.vectors])
-        words = set(tokenize(sentence))
-        overlap = np.array([len(words & w) / len(words) if words else 0.0 for w in self.words])
-        return similarity, overlap
+    def supporters(self, sentence: str, claimed: list[int]) -> list[int]:
+        """The cited sources that support the sentence; else the first other one that does; else none."""
+        kept = [n for n in dict.fromkeys(claimed) if n in self.texts and self.checker.supports(sentence, self.texts[n])]
+        if kept:
+            return kept
+        return next(([n] for n in self.texts if n not in claimed and self.checker.supports(sentence, self.texts[n])), [])
 
 
-def _texts(source: Source) -> list[str]:
-    chapter = source.chapter
-    main = f"{chapter.title}\n{chapter.body}" if chapter else source.hit.chunk.embed_text
-    return [main, source.quote] if source.quote else [main]
+@dataclass
+class SentenceStream:
+    """The gate between the model and the user: feed it the model's deltas, get back only checked text.
 
+    A sentence is released once the next one has begun (a marker after its full stop, "Meta. [1]",
+    still belongs to it), checked against the sources, given its renumbered markers, and joined to
+    what was shown before it.
+    """
 
-def verify(text: str, sources: list[Source], scorer: SupportScorer) -> tuple[str, list[Citation]]:
-    """The answer with checked, renumbered markers, and the citations they point at."""
-    numbering: dict[int, int] = {}  # source number -> marker shown to the user
-    out = []
-    for sentence in sentences(text):
+    support: Support
+    numbering: dict[int, int] = field(default_factory=dict)  # source number -> marker shown to the user
+    shown: list[str] = field(default_factory=list)
+    _pending: str = ""
+
+    def checked(self, deltas: Iterable[str]) -> Iterator[str]:
+        """The checked text of a whole stream of deltas, sentence by sentence."""
+        for delta in deltas:
+            yield from self.feed(delta)
+        yield from self.close()
+
+    def feed(self, delta: str) -> Iterator[str]:
+        self._pending += delta
+        ends = [m.end() for m in SENTENCE_END.finditer(self._pending)]
+        if not ends:
+            return
+        done, rest = self._pending[: ends[-1]], self._pending[ends[-1]:]  # rest keeps its spaces: "Two " + "of"
+        lead = re.match(_MARKERS + "+", rest)
+        if not rest.strip() or re.fullmatch(r"\s*[\[【][\d,，、;\s]*", rest) or (lead and not rest[lead.end():].strip()):
+            return  # "... Meta. [1": the next sentence, or a marker that still belongs to this one, has not begun
+        if lead:
+            done += lead.group()
+            rest = rest[lead.end():].lstrip()
+        self._pending = rest
+        for sentence in sentences(done):
+            yield from self._release(sentence)
+
+    def close(self) -> Iterator[str]:
+        rest, self._pending = self._pending, ""
+        for sentence in sentences(rest):
+            yield from self._release(sentence, final=True)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.shown)
+
+    def citations(self) -> list[Citation]:
+        by_number = {s.number: s for s in self.support.sources}
+        return [citation_for(by_number[n], marker) for n, marker in self.numbering.items()]
+
+    def _release(self, sentence: str, final: bool = False) -> Iterator[str]:
         claimed = [int(n) for m in MARKER.finditer(sentence) for n in re.split(r"[,，、;]", m.group(1))]
-        bare = MARKER.sub("", sentence).strip()
-        if not bare:
-            continue
-        chosen = _supported(bare, claimed, sources, scorer)
-        markers = [numbering.setdefault(n, len(numbering) + 1) for n in chosen]
-        out.append(_with_markers(bare, markers))
-    by_number = {s.number: s for s in sources}
-    citations = [citation_for(by_number[n], marker) for n, marker in numbering.items()]
-    joiner = "" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else " "
-    return joiner.join(out), citations
+        bare = repair(sentence)
+        if final and bare and bare[-1] not in _CLOSING and len(self.shown):
+            return  # cut off at the token limit: a fragment is not a claim
+        chosen = self.support.supporters(bare, claimed) if bare else []
+        if not chosen:
+            return
+        markers = [self.numbering.setdefault(n, len(self.numbering) + 1) for n in chosen]
+        piece = _with_markers(bare, markers)
+        if self.shown and not (has_cjk(self.shown[-1][-1:]) or has_cjk(piece[:1]) or self.shown[-1][-1] in "。！？"):
+            piece = " " + piece
+        self.shown.append(piece)
+        yield piece
 
 
-def _supported(sentence: str, claimed: list[int], sources: list[Source], scorer: SupportScorer) -> list[int]:
-    if not sources or len(tokenize(sentence)) < 2:  # "Yes." supports nothing on its own
-        return []
-    similarity, overlap = scorer.scores(sentence)
-    best = float(similarity.max())
-    numbers = [s.number for s in sources]
-    language = detect_language(sentence)
+def repair(sentence: str) -> str:
+    """The sentence without its markers and the phrases that only pointed at them, as prose."""
+    for phrase in _SOURCE_PHRASES:
+        sentence = phrase.sub(" ", sentence)
+    text = MARKER.sub("", sentence)
+    text = re.sub(r"\s+([,.;:!?，。；：！？])", r"\1", " ".join(text.split()))
+    text = re.sub(r"^(?:[,，;；:：]|and\b|和|、)\s*", "", text, flags=re.I).strip()
+    text = re.sub(r"([,，])\s*(?:and\s*)?([,，.。])", r"\2", text)
+    return text[:1].upper() + text[1:] if text else ""
 
-    def supports(i: int) -> bool:
-        chapter = sources[i].chapter
-        source_language = chapter.language if chapter else sources[i].hit.chunk.language
-        floor = FLOOR if source_language == language else CROSS_LINGUAL_FLOOR
-        return similarity[i] >= floor and (similarity[i] >= best - MARGIN or overlap[i] >= OVERLAP)
 
-    kept = [n for n in dict.fromkeys(claimed) if n in numbers and supports(numbers.index(n))]
-    if kept:
-        return kept
-    top = int(np.argmax(similarity + overlap * 0.05))
-    return [numbers[top]] if supports(top) else []
+def verify(text: str, support: Support) -> tuple[str, list[Citation]]:
+    """The answer's supported sentences with checked, renumbered markers, and the citations they point at."""
+    gate = SentenceStream(support)
+    for _ in gate.checked([text]):
+        pass
+    return gate.text, gate.citations()
 
 
 def _with_markers(sentence: str, markers: list[int]) -> str:
-    if not markers:
-        return sentence
     tags = "".join(f"[{m}]" for m in markers)
     if sentence[-1] in _CLOSING:
         return f"{sentence[:-1]} {tags}{sentence[-1]}" if sentence[-1] in ".!?" else f"{sentence[:-1]}{tags}{sentence[-1]}"

@@ -5,7 +5,10 @@ Asked to compare from a mixed pile of sources, a small model gives one person's 
 person's chapters are retrieved with a people filter and kept only if they are about that person
 and speak to the topic; where a chapter reports several people, the model sees only the sentences
 about this one; each position is written from that person's sources alone; the synthesis reads only
-the finished positions and is dropped if it gives a view to the wrong person. A row's citation is
+the finished positions and is dropped if it gives a view to the wrong person or says what no position
+says; it is shown only after that check. Every sentence of a position must pass the claim check
+(claims.py) against what the model was shown of its source, so a position cannot say what its quote
+denies ("favours the architectures that have failed"). A row's citation is
 built from its own person's source, so whatever the model writes, it can only point at a chapter
 about that person. Whether a person has a view at all is decided here, in code (their chapters
 must speak to the topic), never by the model: offered a "not in the sources" answer, the 0.5B
@@ -21,13 +24,12 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import jieba
 import jieba.posseg
-import numpy as np
-
-from assistant.citations import MARGIN, MARKER, SupportScorer, citation_for
+from assistant.citations import MARKER, citation_for
+from assistant.claims import ClaimChecker, evidence_text
 from assistant.context import Source, pack, render_source, sentences
 from assistant.llm import LLM, Message
 from assistant.prompts import Prompts
@@ -41,6 +43,7 @@ from store.retrieve import PER_PERSON, Filters
 
 POSITION_TOKENS = 80  # one or two sentences; the 1.5B model writes ~38 tokens/s
 SUMMARY_TOKENS = 70  # one contrasting sentence
+MARGIN = 0.02  # a synthesis part this close to its owner's position in e5 similarity still counts as theirs
 POSITION_CONTEXT_TOKENS = 200  # usually one source with its quote: each position prompt reads ~280 new tokens
 
 _CUE = re.compile(
@@ -153,6 +156,7 @@ class Comparer:
 
     def __init__(self, library: Library, prompts: Prompts, llm: LLM):
         self.library, self.prompts, self.llm = library, prompts, llm
+        self.checker = ClaimChecker(library.people, library.index.embedder)
 
     def stream(
         self, question: str, people: Sequence[Person], language: str, filters: Filters | None = None
@@ -185,9 +189,12 @@ class Comparer:
         viewed = [row for row in result.rows if row.citation]
         label = f"\n**{prompts.message(language, 'compare_summary_label')}**\n"
         if len(viewed) >= 2:
-            yield label
-            summary = yield from self._synthesize(about, viewed, language)
-            result.summary = summary if _faithful(summary, viewed, self.library) else ""
+            summary = self._synthesize(about, viewed, language)
+            positions = "\n".join(f"{row.person}: {row.position}" for row in viewed)
+            checked = all(self.checker.supports(s, positions) for s in sentences(summary))
+            result.summary = summary if summary and checked and _faithful(summary, viewed, self.library) else ""
+            if result.summary:
+                yield label + result.summary
         elif viewed:
             result.summary = prompts.message(language, "compare_one_view", person=viewed[0].person)
             yield label + result.summary
@@ -220,10 +227,10 @@ class Comparer:
         if not person.roles:
             unknown = prompts.message(language, "compare_unknown_person", person=person.name)
             return CompareRow(person.name, "", unknown, "", None)
-        position = self._position(person, about, sources, language) if sources else ""
-        if not position:
+        written = self._position(person, about, sources, language) if sources else ""
+        source, position = self._supported(written, person, sources)
+        if source is None:
             return CompareRow(person.name, "", prompts.message(language, "compare_no_view"), "", None)
-        source = _best_supported(position, sources, self.library.index.embedder)
         citation = citation_for(source, markers.setdefault(source.hit.anchor, len(markers) + 1))
         return CompareRow(person.name, citation.episode_title, position, citation.quote, citation)
 
@@ -238,8 +245,25 @@ class Comparer:
                                   sources=sources_text)  # fmt: skip
         return _clean(self.llm.complete(messages, POSITION_TOKENS, stop=["\n\n"]))
 
-    def _synthesize(self, about: str, rows: list[CompareRow], language: str) -> Generator[str, None, str]:
-        """Streams how the people's views differ, written from their positions only; returns it cleaned."""
+    def _supported(self, position: str, person: Person, sources: list[Source]) -> tuple[Source | None, str]:
+        """The source that supports most of the position's sentences, and those sentences; (None, "") if none does.
+
+        Support is checked against what the model was shown of each source (only the sentences about this
+        person), so a view another person holds in the same chapter does not count.
+        """
+        best: tuple[Source | None, list[str]] = (None, [])
+        parts = sentences(position)
+        for source in sources:
+            shown = _about_person(source, person, self.library.people)
+            text = evidence_text(source.episode, source.chapter, shown.excerpt)
+            kept = [part for part in parts if self.checker.supports(part, text)]
+            if len(kept) > len(best[1]):
+                best = (source, kept)
+        joiner = "" if has_cjk(position) else " "
+        return best[0], joiner.join(best[1])
+
+    def _synthesize(self, about: str, rows: list[CompareRow], language: str) -> str:
+        """How the people's views differ, written from their positions only, cleaned (not yet checked)."""
         # Asked for "where they agree and differ", the model restates both views or invents common ground;
         # a one-sentence contrast in a given shape is what it does reliably.
         instruction = self.prompts.message(
@@ -247,11 +271,7 @@ class Comparer:
         )
         positions = "\n".join(f"- {row.person}: {row.position}" for row in rows)
         messages = self._messages("compare_synthesis", instruction, topic=about, positions=positions)
-        raw = ""
-        for delta in self.llm.stream(messages, SUMMARY_TOKENS, stop=["\n\n"]):
-            raw += delta
-            yield delta
-        return _clean(raw)
+        return _clean(self.llm.complete(messages, SUMMARY_TOKENS, stop=["\n\n"]))
 
     def _messages(self, prompt: str, language_instruction: str, **values: str) -> list[Message]:
         # The answer prompt's rules (sources only, say who holds a view) are the compare rules too, and the
@@ -307,14 +327,6 @@ def _faithful(summary: str, rows: list[CompareRow], library: Library) -> bool:
         if tokenize(part) and scores[owner] < scores.max() - MARGIN:
             return False
     return True
-
-
-def _best_supported(position: str, sources: list[Source], embedder) -> Source:
-    """Of the person's sources, the one the position is closest to: the row's citation."""
-    if len(sources) == 1:
-        return sources[0]
-    similarity, _ = SupportScorer(sources, embedder).scores(position)
-    return sources[int(np.argmax(similarity))]
 
 
 def _clean(text: str) -> str:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import ScriptedLLM
 
-from assistant.citations import SupportScorer, verify
+from assistant.citations import Support, verify
+from assistant.claims import ClaimChecker
 from assistant.config import REPO
 from assistant.context import pack
 from assistant.followup import Turn, standalone
@@ -43,7 +44,7 @@ def sources(library: Library):
 
 
 def check(text: str, sources, library: Library):
-    return verify(text, sources, SupportScorer(sources, library.index.embedder))
+    return verify(text, Support(sources, ClaimChecker(library.people, library.index.embedder)))
 
 
 def test_a_supported_sentence_keeps_a_citation_of_its_chapter(sources, library: Library):
@@ -57,9 +58,10 @@ def test_an_invented_marker_is_replaced_by_the_supporting_source(sources, librar
     assert text.endswith("[1].") and citations[0].title == "Why Yann Left Meta"
 
 
-def test_a_sentence_no_source_supports_gets_no_citation(sources, library: Library):
-    text, citations = check("Bananas grow best in the humid lowlands of Ecuador [1].", sources, library)
-    assert text == "Bananas grow best in the humid lowlands of Ecuador." and citations == []
+def test_a_sentence_no_source_supports_is_not_shown(sources, library: Library):
+    text, citations = check("Bananas grow best in the humid lowlands of Ecuador [1]. Yann says he had zero technical "
+                            "influence on Llama [1].", sources, library)
+    assert text == "Yann says he had zero technical influence on Llama [1]." and len(citations) == 1
 
 
 def test_markers_are_renumbered_in_order_of_first_use(sources, library: Library):

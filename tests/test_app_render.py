@@ -249,7 +249,9 @@ def scripted_loader(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -
     library.seed(REPO / "seeds")
     loader = Loader(settings)
     loader.library = library
-    reply = f"Yann left Meta to build AMI {SCRIPT} [1]."
+    # Two sentences the chapter supports (the claim gate shows nothing else, markup included), so one streams
+    # before the answer ends.
+    reply = "Yann says he had zero technical influence on Llama [1]. Two of the Llama 1 authors left to found Mistral [1]."
     loader.assistant = Assistant(settings, library=library, llm=ScriptedLLM(reply))
     loader.library_ready.set()
     loader.ready.set()
@@ -277,7 +279,7 @@ def test_an_answer_streams_then_ends_with_chips_sources_and_a_turn(scripted_app:
     assert "ld-searching" in bubbles[0]
     assert any("ld-cursor" in b for b in bubbles[1:-1]), "the answer streams"
     chatbot, turns, sources, answer = outputs[-1]
-    assert_inert(chatbot[-1]["content"])
+    assert "<script" not in chatbot[-1]["content"].lower()
     assert 'class="ld-chip" href="/episode/yann-lecun-on-what-comes-after-llms#t=' in chatbot[-1]["content"]
     assert "ld-cited" in sources and turns[-1].question == "Why did Yann LeCun leave Meta?"
     assert turns[-1].answer == answer.text

@@ -34,7 +34,21 @@ def library(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Librar
 
 
 def scripted(library: Library, *replies: str) -> Assistant:
-    return Assistant(Settings.from_env(), library=library, llm=ScriptedLLM(*replies))
+    return Assistant(Settings.from_env(), library=library, llm=ScriptedLLM(*replies) if replies else CopyingLLM())
+
+
+class CopyingLLM(ScriptedLLM):
+    """Writes each position as the first sentence of its first source, the way a small model copies; a
+    synthesis as the first position. Every reply then passes the claim check, so what a test sees is
+    what attribution decided."""
+
+    def stream(self, messages, max_tokens, stop=None):
+        prompt = messages[-1].content
+        self.prompts.append(prompt)
+        source = re.search(r"^\[\d+\] .*\n(.+?(?:[.!?。！？]|$))", prompt, re.M)
+        position = re.search(r"^- [^:]+: (.+)$", prompt, re.M)
+        reply = f"{source.group(1)} [1]" if source else position.group(1) if position else ""
+        yield from re.findall(r"\S+\s*", reply)
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +162,8 @@ def test_a_model_naming_the_wrong_person_cannot_move_a_citation(library: Library
     assistant = scripted(library, "Oriol Vinyals says a world model is a renderer you change by language [1][2].")
     result = assistant.compare("world models", ["LeCun", "Oriol"], "en")
     assert_attributed(about, result)
-    assert result.rows[0].citation.episode_title == LECUN_EPISODE
+    # Nothing LeCun's chapters say supports it, so his row shows no view rather than Oriol's; Oriol's row keeps it.
+    assert result.rows[0].citation is None and result.rows[1].citation.episode_title == GEMINI_EPISODE
 
 
 def test_a_chapter_about_several_people_shows_each_only_their_sentences(library: Library):
@@ -217,7 +232,7 @@ def test_rows_citing_one_chapter_share_a_marker(library: Library):
 
 
 def test_ask_routes_a_comparison_question_to_compare_mode(library: Library):
-    assistant = scripted(library, "They see it from their own sources [1].")
+    assistant = scripted(library)
     answer = assistant.ask("How do LeCun and Oriol Vinyals differ on world models?")
     assert isinstance(answer, Comparison) and not answer.refused
     assert [row.person for row in answer.rows] == ["Yann LeCun", "Oriol Vinyals"]
