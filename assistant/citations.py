@@ -19,13 +19,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from assistant.claims import ClaimChecker, evidence_text
-from assistant.context import _SENTENCE_END as SENTENCE_END
 from assistant.context import Source, sentences
 from store.episode import format_timestamp
 from store.language import has_cjk
 
 MARKER = re.compile(r"\s*[\[【]\s*(\d+(?:\s*[,，、;]\s*\d+)*)\s*[\]】]")
 _CLOSING = "。！？.!?"
+_UNFINISHED_MARKER = re.compile(r"[\[【][\d,，、;\s]*[\]】]?")
 _MARKERS = r"(?:\s*[\[【]\s*\d+(?:\s*[,，、;]\s*\d+)*\s*[\]】])"
 # Phrases that only point at sources ("According to [1] and [3], ..."): with the markers gone they would
 # leave "According to and, ..." behind, so they go with them. The citation chips say where a claim is from.
@@ -103,18 +103,11 @@ class SentenceStream:
 
     def feed(self, delta: str) -> Iterator[str]:
         self._pending += delta
-        ends = [m.end() for m in SENTENCE_END.finditer(self._pending)]
-        if not ends:
-            return
-        done, rest = self._pending[: ends[-1]], self._pending[ends[-1]:]  # rest keeps its spaces: "Two " + "of"
-        lead = re.match(_MARKERS + "+", rest)
-        if not rest.strip() or re.fullmatch(r"\s*[\[【][\d,，、;\s]*", rest) or (lead and not rest[lead.end():].strip()):
-            return  # "... Meta. [1": the next sentence, or a marker that still belongs to this one, has not begun
-        if lead:
-            done += lead.group()
-            rest = rest[lead.end():].lstrip()
-        self._pending = rest
-        for sentence in sentences(done):
+        *done, last = sentences(self._pending) or [""]
+        if not done or _UNFINISHED_MARKER.fullmatch(last):
+            return  # the last sentence may go on; "Meta. [1": that marker still belongs to the one before
+        self._pending = self._pending[self._pending.rindex(last):]
+        for sentence in done:
             yield from self._release(sentence)
 
     def close(self) -> Iterator[str]:

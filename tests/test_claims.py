@@ -38,7 +38,7 @@ MIN_KEPT_SUPPORTED = 0.90  # issue #13: supported sentences kept, at least
 def library(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Library:
     lib = Library(tmp_path_factory.mktemp("data"), cache_dir, alias_files=[REPO / "seeds" / "aliases.toml"],
                   glossary_files=[REPO / "seeds" / "glossary.toml"])
-    lib.ingest_if_empty(REPO / "seeds")
+    lib.seed(REPO / "seeds")
     return lib
 
 

@@ -60,7 +60,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Assi
     data = tmp_path_factory.mktemp("data")
     library = Library(data, cache_dir, alias_files=[REPO / "seeds" / "aliases.toml"],
                       glossary_files=[REPO / "seeds" / "glossary.toml"])
-    library.ingest_if_empty(REPO / "seeds")
+    library.seed(REPO / "seeds")
     library.ingest(hostile_episodes(tmp_path_factory.mktemp("hostile")))
     return Assistant(Settings.from_env(model_path=""), library=library)
 
