@@ -33,11 +33,12 @@ from assistant.config import REPO, Settings
 from assistant.context import Source
 from assistant.prompts import Prompts
 from assistant.web import html as ui
-from assistant.web.app import App, Loader, _discard, _uploaded, create_server, credentials
+from assistant.web.app import App, Loader, _added, _discard, _uploaded, create_server, credentials
 from store.chunks import Chunk
 from store.episode import Episode
 from store.errors import ParseError, SettingsError
 from store.formats import MAX_FILE_BYTES
+from store.index import IngestResult
 from store.library import Library
 from store.retrieve import Hit
 
@@ -236,6 +237,11 @@ def test_only_files_in_the_upload_folder_are_read_or_deleted(tmp_path: Path):
     assert _uploaded([str(uploaded)], folder, LABELS) == [uploaded]
     _discard([str(uploaded)], folder)
     assert not uploaded.parent.exists() and folder.is_dir()
+
+
+def test_an_upload_that_got_a_new_id_says_which():
+    renamed = IngestResult("x-2", "X", 3, 0, 0, 0, note="stored as x-2: 'x' is already 'X' (from a.json)")
+    assert [_added(r) for r in (renamed, IngestResult("y", "Y", 3, 0, 0, 0))] == ["X [x-2]", "Y"]
 
 
 # -- the chat handler ----------------------------------------------------------------------

@@ -42,6 +42,7 @@ from store.embedder import in_background
 from store.errors import ParseError, SettingsError, UserError
 from store.formats import MAX_FILE_BYTES, SUFFIXES
 from store.language import LANGUAGES
+from store.index import IngestResult
 from store.library import Library
 
 log = logging.getLogger(__name__)
@@ -373,8 +374,13 @@ class App:
         except ParseError as err:  # the library ingests all files or none: nothing changed
             error = f"{Path(err.path).name}: {err.problem}"
             return ui.notice_html(labels("upload_error", error=error), "error"), unchanged
-        done = ui.notice_html(labels("upload_done", titles=", ".join(r.title for r in results)), "done")
+        done = ui.notice_html(labels("upload_done", titles=", ".join(map(_added, results))), "done")
         return done, self._library_views(labels)
+
+
+def _added(result: IngestResult) -> str:
+    """An episode's title, with its id when a collision gave it a new one: "Title [id-2]"."""
+    return f"{result.title} [{result.episode_id}]" if result.note else result.title
 
 
 def _uploaded(files: list[str], folder: Path, labels: ui.Labels) -> list[Path]:
