@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llama_cpp import Llama, llama_cpp
+from llama_cpp import __version__ as llama_cpp_version
 from llama_cpp.llama_chat_format import CHATML_CHAT_TEMPLATE, LLAMA3_INSTRUCT_CHAT_TEMPLATE, Jinja2ChatFormatter
 
 from assistant.llm import LLM, Message
+from assistant.llm.prompt_state import PromptStateFiles
 from store.errors import LLMError, ModelError
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,7 @@ class LocalLLM(LLM):
         n_threads: int = 2,
         chat_format: str = "auto",
         reuse_prefix: bool = True,
+        state_dir: Path | None = None,
     ):
         started = time.monotonic()
         try:
@@ -80,6 +83,8 @@ class LocalLLM(LLM):
         self.stats: Stats | None = None
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
+        # Where warm() keeps the system prompt's state for the next process; None: evaluate it in every process.
+        self._saved = PromptStateFiles(state_dir, model_path, {"llama_cpp": llama_cpp_version}) if state_dir else None
 
         template, origin = _chat_template(self._llama.metadata, chat_format, model_path)
         eos, bos = self._token_text(self._llama.token_eos()), self._token_text(self._llama.token_bos())
@@ -128,12 +133,37 @@ class LocalLLM(LLM):
                 return
             self._check_fits(len(tokens))
             self._llama.reset()
+            if self._restore_saved(tokens):
+                self.stats = Stats(len(tokens), 0, 0.0, 0, 0.0)  # llama.cpp's counters never read below 1
+                return
+            llama_cpp.llama_perf_context_reset(self._llama.ctx)
             self._llama.eval(tokens)
+            llama_cpp.llama_synchronize(self._llama.ctx)  # llama.cpp counts a batch once it has waited for it
+            self.stats = self._read_stats(len(tokens))
             ctx = self._llama.ctx
             state = (ctypes.c_uint8 * llama_cpp.llama_state_seq_get_size(ctx, 0))()
             written = llama_cpp.llama_state_seq_get_data(ctx, state, len(state), 0)
             self._snapshot = _Snapshot(tokens, (ctypes.c_uint8 * written).from_buffer_copy(state))
             log.info("warmed a %d-token prompt prefix (%d KiB of KV state)", len(tokens), written >> 10)
+            if self._saved:
+                self._saved.save(tokens, bytes(self._snapshot.state))
+
+    def _restore_saved(self, tokens: list[int]) -> bool:
+        """Put a previous process's state for `tokens` into the context; False if there is none it can use."""
+        saved = self._saved.load(tokens) if self._saved else None
+        if saved is None:
+            return False
+        state = (ctypes.c_uint8 * len(saved)).from_buffer_copy(saved)
+        if not llama_cpp.llama_state_seq_set_data(self._llama.ctx, state, len(state), 0):
+            # Valid file, but not this build's layout of the cells: evaluate, and the new file replaces it.
+            log.warning("llama.cpp rejected the saved prompt state %s; evaluating the prompt", self._saved.path(tokens))
+            self._llama.reset()
+            return False
+        self._llama.input_ids[: len(tokens)] = tokens
+        self._llama.n_tokens = len(tokens)
+        self._snapshot = _Snapshot(tokens, state)
+        log.info("restored a %d-token prompt prefix from %s", len(tokens), self._saved.path(tokens))
+        return True
 
     def _prepare_cache(self, tokens: list[int]) -> None:
         """llama.generate reuses whatever prefix the KV cache shares with the prompt. A rewrite or compare call in
