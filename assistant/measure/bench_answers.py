@@ -23,7 +23,7 @@ from llama_cpp import Llama
 
 from assistant.answer import Assistant
 from assistant.config import Settings
-from assistant.llm.local import N_BATCH, REPEAT_PENALTY, LocalLLM
+from assistant.llm.local import FLASH_ATTN, N_BATCH, REPEAT_PENALTY, LocalLLM
 from assistant.measure.evaluate import percentiles
 
 RAW_QUESTIONS = 3  # raw-vs-ours runs: enough for a stable ratio, each costs two generations
@@ -103,7 +103,8 @@ def _cold_ask(settings: Settings, questions: list[str], progress) -> dict:
 
 
 def _raw_comparison(assistant: Assistant, llm: LocalLLM, questions: list[str], progress) -> dict:
-    raw = Llama(model_path=str(llm.model_path), n_ctx=llm.n_ctx, n_batch=N_BATCH, n_threads=assistant.settings.threads,
+    raw = Llama(model_path=str(llm.model_path), n_ctx=llm.n_ctx, n_batch=N_BATCH, flash_attn=FLASH_ATTN,
+                n_threads=assistant.settings.threads,
                 n_threads_batch=assistant.settings.threads, verbose=False)
     max_tokens = assistant.settings.max_answer_tokens
     ours, theirs = [], []
