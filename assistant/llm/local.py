@@ -22,9 +22,9 @@ log = logging.getLogger(__name__)
 
 REPEAT_PENALTY = 1.1  # greedy decoding of a 0.5-1.5B model falls into loops without a little
 N_BATCH = 512
-# llama.cpp itself defaults to flash attention where the backend has it; llama-cpp-python turns it off. Measured
-# prompt processing of the 1.5B model on this 2-core machine (busy, so noisy; alternating runs): 4.5, 6.3, 3.6,
-# 2.5 tokens/s without, 7.5, 13.8, 4.6 with. Prompt tokens are most of an answer's and a comparison's time.
+# llama.cpp itself defaults to flash attention on CPU; llama-cpp-python turns it off. Measured with the 1.5B model
+# on this shared 2-core machine: prompt tokens/s 25.8 with it vs 22.9 without (mean of 4 alternating runs each,
+# noisy), and the same 3.0-3.3 s for 225-231-token comparison prompts at low load: not slower, so llama.cpp's way.
 FLASH_ATTN = True
 # No prompt-lookup decoding (draft_model=LlamaPromptLookupDecoding): llama-cpp-python then keeps logits for every
 # prompt token (logits_all), which slows the prompt, our main cost. Measured on "How does Oriol define a world
