@@ -46,15 +46,17 @@ SUMMARY_TOKENS = 70  # one contrasting sentence
 MARGIN = 0.02  # a synthesis part this close to its owner's position in e5 similarity still counts as theirs
 POSITION_CONTEXT_TOKENS = 200  # usually one source with its quote: each position prompt reads ~280 new tokens
 
+# "What do A and B each predict", "A和B各自怎么看" ask for each one's view, so "each" is a comparison word too.
 _CUE = re.compile(
-    r"compar\w*|contrast\w*|differ\w*|disagree\w*|agree\w*|similar\w*|vs|versus"
-    r"|比较|对比|相比|区别|差别|不同|不一样|异同|差异|分歧|同意|一致"
+    r"compar\w*|contrast\w*|differ\w*|disagree\w*|agree\w*|similar\w*|vs|versus|each|both|respectively"
+    r"|比较|对比|相比|区别|差别|不同|不一样|异同|差异|分歧|同意|一致|各自|分别|各|各有"
 )
 _JOINERS = {"and", "&", "vs", "versus", "or", "with", ",", "和", "与", "跟", "同", "及", "、", "，"}
 # Words that frame a comparison rather than say what it is about; what is left is the topic.
 _FRAMING = _JOINERS | set(
     "how what whats where which why who when do does did can could would is are the their they of on about "
     "regarding over between view views opinion opinions position positions stance stances think thinks see sees stand "
+    "predict predicts expect expects believe believes 看 认为 预测 觉得 "
     "在 对 关于 上 方面 之间 的 观点 看法 立场 态度 见解 想法 怎么 怎样 如何 看待 怎么看 有 有何 有什么 什么 "
     "哪些 吗 呢 是 各自 他们 两人 二人 一下".split()
 )

@@ -60,7 +60,8 @@ class Settings:
     data_dir: Path = setting(_xdg("XDG_DATA_HOME", ".local/share", "laidub"), "LAIDUB_DATA_DIR",
                              "Chroma data, your `aliases.toml` / `glossary.toml`", _path, "`~/.local/share/laidub`")
     cache_dir: Path = setting(_xdg("XDG_CACHE_HOME", ".cache", "laidub"), "LAIDUB_CACHE_DIR",
-                              "assembled models, embedding cache", _path, "`~/.cache/laidub`")
+                              "assembled models, embedding cache, the system prompt's saved KV state", _path,
+                              "`~/.cache/laidub`")
     seeds_dir: Path = setting(REPO / "seeds", "LAIDUB_SEEDS_DIR", "indexed on the first run, when the library is empty",
                               _path, "`seeds/`")
     prompts_dir: Path = setting(REPO / "prompts", "LAIDUB_PROMPTS_DIR", "the prompt and message files", _path,

@@ -54,5 +54,7 @@ def test_bench_times_answers_with_the_real_model(make_env: Callable, data_dir: P
     assert answers["questions"] == 2 and "0.5b" in answers["model"]
     for run in ("with_prefix_reuse", "without_prefix_reuse"):
         assert set(answers[run]["first_token"]) == {"p50", "p95"}
+    assert set(answers["compare"]["total"]) == set(answers["cold_ask"]["first_token_s"]) == {"p50", "p95"}
+    assert all(value > 0 for value in answers["headline"].values()), answers["headline"]
     raw = answers["raw_llama_cpp"]
     assert raw["ours"]["tokens_per_s"] > 0 and raw["raw"]["tokens_per_s"] > 0 and raw["overhead_pct"] is not None

@@ -81,6 +81,9 @@ def assert_attributed(about: dict[tuple[str, int], list[str]], result: Compariso
         ("杨立昆和哈萨比斯对人工智能安全的看法有什么区别？", ["Yann LeCun", "Demis Hassabis"]),
         ("比较勒昆与维尼亚尔斯在机器人方面的异同", ["Yann LeCun", "Oriol Vinyals"]),
         ("马斯克和哈萨比斯的分歧是什么？", ["Elon Musk", "Demis Hassabis"]),
+        ("What do LeCun and Oriol each predict about robotics?", ["Yann LeCun", "Oriol Vinyals"]),
+        ("杨立昆和维尼亚尔斯各自怎么看世界模型？", ["Yann LeCun", "Oriol Vinyals"]),
+        ("杨立昆和哈萨比斯分别如何预测AGI？", ["Yann LeCun", "Demis Hassabis"]),
     ],
 )
 def test_detects_comparisons_in_english_and_chinese(library: Library, question: str, names: list[str]):
@@ -137,6 +140,8 @@ def test_unknown_names_joined_to_known_ones_count(library: Library):
         ("在强化学习上，David Silver 和 Oriol 的观点有什么不同？", "强化学习"),
         ("杨立昆和哈萨比斯对人工智能安全的看法有什么不同？", "人工智能安全"),
         ("Compare Geoffrey Hinton and Andrew Ng", ""),
+        ("What do LeCun and Oriol each predict about robotics?", "robotics"),
+        ("杨立昆和维尼亚尔斯各自怎么看世界模型？", "世界模型"),
     ],
 )
 def test_topic_is_the_question_without_people_and_framing(library: Library, question: str, topic: str):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -18,6 +20,7 @@ from assistant.config import REPO, Settings
 from assistant.llm import Message, open_llm
 from assistant.llm.gguf import resolve_model
 from assistant.llm.local import LocalLLM
+from assistant.llm.prompt_state import PromptStateFiles
 from assistant.llm.server import OpenAICompatLLM
 from assistant.prompts import Prompts
 from store.errors import LLMError, ModelError
@@ -93,6 +96,67 @@ def test_warmed_prefix_survives_an_interleaved_prompt(llm: LocalLLM):
     finally:
         llm.reuse_prefix = True
     assert reused == fresh  # restoring the state changes nothing but the work done
+
+
+def test_a_saved_prompt_state_round_trips_and_keeps_one_prompt_per_model(tmp_path: Path):
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF weights")
+    files = PromptStateFiles(tmp_path / "states", model, {"llama_cpp": "test"})
+    files.save([1, 2, 3], b"kv cells")
+    assert files.load([1, 2, 3]) == b"kv cells"
+    assert files.load([1, 2, 4]) is None  # another prompt
+
+    files.save([5, 6], b"other cells")  # the system prompt changed: the old state is never read again
+    assert [p.name for p in (tmp_path / "states").iterdir()] == [files.path([5, 6]).name]
+    assert files.load([5, 6]) == b"other cells"
+
+    os.utime(model, ns=(1, 1))  # the model file was replaced
+    assert PromptStateFiles(tmp_path / "states", model, {"llama_cpp": "test"}).load([5, 6]) is None
+
+
+@pytest.mark.parametrize(
+    "damage", [lambda b: b[:-1], lambda b: b[:10], lambda b: b[:-3] + b"xyz", lambda b: b"", lambda b: b"x" * 100]
+)
+def test_a_damaged_prompt_state_is_ignored_and_rewritten(tmp_path: Path, damage):
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF weights")
+    files = PromptStateFiles(tmp_path / "states", model, {})
+    files.save([1, 2, 3], b"kv cells")
+    path = files.path([1, 2, 3])
+    path.write_bytes(damage(path.read_bytes()))
+    assert files.load([1, 2, 3]) is None
+    files.save([1, 2, 3], b"kv cells")
+    assert files.load([1, 2, 3]) == b"kv cells"
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left behind
+
+
+@pytest.mark.e2e
+def test_a_second_process_restores_the_saved_system_prompt(fast_model: Path, tmp_path: Path):
+    script = f"""
+import json, sys
+from pathlib import Path
+from assistant.llm import Message
+from assistant.llm.local import LocalLLM
+llm = LocalLLM(Path(sys.argv[1]), n_ctx=2048, n_threads=2, state_dir=Path(sys.argv[2]))
+system = Message("system", {SYSTEM.content!r})
+llm.warm([system])
+warm = llm.stats
+text = llm.complete([system, Message("user", "Who hosts the show?")], max_tokens=8)
+print(json.dumps({{"text": text, "prefix": warm.prompt_tokens, "warm_evaluated": warm.prompt_evaluated,
+                  "evaluated": llm.stats.prompt_evaluated}}))
+"""
+
+    def run() -> dict:
+        done = subprocess.run([sys.executable, "-c", script, str(fast_model), str(tmp_path)],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        return json.loads(done.stdout.splitlines()[-1])
+
+    first, second = run(), run()
+    assert len(list(tmp_path.glob("*.kv"))) == 1
+    assert first["warm_evaluated"] == first["prefix"] > 30
+    assert second["warm_evaluated"] == 0  # read from the file the first process wrote
+    assert second["evaluated"] == first["evaluated"]  # and the question's own tokens, as before
+    assert second["text"] == first["text"]  # restoring the state changes nothing but the work done
 
 
 @pytest.mark.e2e

@@ -65,4 +65,5 @@ def open_llm(settings: Settings, progress: Progress | None = None) -> LLM:
         n_ctx=settings.n_ctx,
         n_threads=settings.threads,
         chat_format=settings.chat_format,
+        state_dir=settings.cache_dir / "prompt-state",
     )
