@@ -27,6 +27,7 @@ from assistant.compare import Comparer, detect_comparison, people_to_compare
 from assistant.config import Settings
 from assistant.context import Source, pack, render_source
 from assistant.followup import Turn, standalone
+from assistant.intent import kind
 from assistant.library import open_library
 from assistant.llm import LLM, Message, open_llm
 from assistant.prompts import Prompts
@@ -131,6 +132,7 @@ class Assistant:
             "answer_user",
             sources="\n\n".join(render_source(s, self.prompts) for s in sources),
             question=question,
+            answer_instruction=self.prompts.message(language, f"answer_{kind(question).value}"),
             language_instruction=self.prompts.message(language, "answer_in"),
         )
         return sources, [self._system(), Message("user", user)]

@@ -89,6 +89,15 @@ def library(backend: str, data_dir: Path, cache_dir: Path) -> Iterator[Callable[
 
 
 @pytest.fixture(scope="session")
+def seed_library(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Library:
+    """The seed episodes on an embedded store, shared by the tests that only search it."""
+    lib = Library(tmp_path_factory.mktemp("seeded") / "data", cache_dir, alias_files=[SEEDS / "aliases.toml"],
+                  glossary_files=[SEEDS / "glossary.toml"])
+    lib.seed(SEEDS)
+    return lib
+
+
+@pytest.fixture(scope="session")
 def make_env(cache_dir: Path) -> Callable[..., dict[str, str]]:
     """Environment for `laidub` subprocesses on `data_dir`; a developer's own LAIDUB_* settings never leak in."""
 

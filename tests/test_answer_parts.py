@@ -6,8 +6,6 @@ knows exactly what text the decision was given.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from conftest import ScriptedLLM
 
@@ -24,11 +22,8 @@ WHY_LEFT = "Why did Yann LeCun leave Meta?"
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Library:
-    lib = Library(tmp_path_factory.mktemp("data"), cache_dir, alias_files=[REPO / "seeds" / "aliases.toml"],
-                  glossary_files=[REPO / "seeds" / "glossary.toml"])
-    lib.seed(REPO / "seeds")
-    return lib
+def library(seed_library: Library) -> Library:
+    return seed_library
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,19 @@
 """`laidub eval`: score retrieval (and, with a model, answers) on a JSONL question set.
 
 Each line: {"id", "question", "lang": "en"|"zh", "type": "single"|"compare"|"unanswerable",
-"gold": [{"episode": TITLE, "start": "MM:SS"}]}. Gold chapters are matched on episode and
-start second, so the metrics need no model and no string matching of titles beyond lookup.
+"gold": [{"episode": TITLE, "start": "MM:SS"}], "points": [[REGEX, ...], ...]}. Gold chapters are matched
+on episode and start second, so the metrics need no model and no string matching of titles beyond lookup.
+
+`points` are the key points a listener expects the answer to state (a reason, a mechanism, a name,
+a number); each is a list of case-insensitive regex alternatives, and a point counts as covered
+when any alternative matches the answer. Citation metrics say an answer points at the right chapter;
+key-point coverage says it also says what that chapter says.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -27,6 +33,14 @@ class Case:
     lang: str
     type: str
     gold: list[tuple[str, int]] = field(default_factory=list)  # (episode id, start seconds)
+    points: list[list[re.Pattern]] = field(default_factory=list)  # each point: its alternatives
+
+
+@dataclass
+class PointScore:
+    lang: str
+    covered: int
+    total: int
 
 
 CASE_TYPES = ("single", "compare", "unanswerable")
@@ -79,7 +93,35 @@ def _case(row: dict, n: int, where: str, by_title: dict[str, str]) -> Case:
             anchors.append((by_title[g["episode"]], parse_timestamp(g["start"])))
         except ValueError as err:
             raise ParseError(where, f"gold {err}") from None
-    return Case(str(row.get("id", n)), row["question"], lang, kind, anchors)
+    return Case(str(row.get("id", n)), row["question"], lang, kind, anchors, parse_points(row.get("points", []), where))
+
+
+def parse_points(points, where: str) -> list[list[re.Pattern]]:
+    """A line's `points` compiled; a ParseError names the line when one is not a list of regexes."""
+    if not isinstance(points, list) or not all(isinstance(p, list) and p and all(isinstance(a, str) for a in p)
+                                               for p in points):
+        raise ParseError(where, '"points" must be a list of points, each a non-empty list of regex strings')
+    try:
+        return [[re.compile(a, re.IGNORECASE) for a in point] for point in points]
+    except re.error as err:
+        raise ParseError(where, f"a point is not a valid regex ({err})") from None
+
+
+def missed_points(points: list[list[re.Pattern]], text: str) -> list[str]:
+    """The points no alternative of which occurs in `text`, each shown as its alternatives joined by |."""
+    return ["|".join(a.pattern for a in point) for point in points if not any(a.search(text) for a in point)]
+
+
+def point_coverage(scores: list[PointScore]) -> dict:
+    """Share of key points the answers state, over all points and per question language."""
+    def share(rows: list[PointScore]) -> float | None:
+        return _ratio(sum(r.covered for r in rows), sum(r.total for r in rows))
+
+    report = {"all": share(scores)}
+    for lang in LANGUAGES:
+        report[lang] = share([s for s in scores if s.lang == lang])
+    report["points"] = sum(s.total for s in scores)
+    return report
 
 
 def retrieval_metrics(library: Library, cases: list[Case], k: int = 5) -> dict:
@@ -125,6 +167,7 @@ def answer_metrics(assistant, cases: list[Case]) -> dict:
     hit = precise = cited = wrong_language = 0
     answerable = refused_answerable = unanswerable = refused_unanswerable = 0
     compare_cases = compare_covered = 0
+    points: list[PointScore] = []
     timings: dict[str, list[float]] = {"retrieve": [], "first_token": [], "total": []}
     failures = []
     for case in cases:
@@ -143,6 +186,11 @@ def answer_metrics(assistant, cases: list[Case]) -> dict:
             continue
         answerable += 1
         refused_answerable += answer.refused
+        if case.points:
+            missed = missed_points(case.points, _written(answer))
+            points.append(PointScore(case.lang, len(case.points) - len(missed), len(case.points)))
+            if missed:
+                failures.append({"id": case.id, "problem": "missed key points", "missed": missed})
         anchors = [(c.episode_id, c.start_seconds) for c in answer.citations]
         gold_episodes = {episode for episode, _ in case.gold}
         if set(anchors) & set(case.gold):
@@ -158,6 +206,7 @@ def answer_metrics(assistant, cases: list[Case]) -> dict:
             compare_covered += gold_episodes <= {episode for episode, _ in anchors}
     return {
         "questions": len(cases),
+        "key_point_coverage": point_coverage(points),
         "citation_hit_rate": _ratio(hit, answerable),
         "citation_precision": _ratio(precise, cited),
         "language_match": _ratio(len(cases) - wrong_language, len(cases)),
