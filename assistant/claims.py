@@ -327,7 +327,9 @@ class ClaimChecker:
         if missing:
             return Verdict(False, missing)
         words = self._content(sentence)
-        if not words:  # "Yes." supports nothing on its own
+        # "Yes." supports nothing on its own, nor does one Latin word: "PWNED [1]" passed as the echo of a
+        # hostile chapter that says it. A single Chinese compound is a claim ("不可避免"), an English word is not.
+        if not words or (len(words) < 2 and not has_cjk(sentence)):
             return Verdict(False, "no content")
         coverage = sum(self._found(w, ev) for w in words) / len(words)
         if self._contradicts(sentence, ev):
