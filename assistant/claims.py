@@ -84,22 +84,27 @@ _INSTRUCTION = re.compile(
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
 _CAPITALISED_STOPWORDS = {"ai", "i", "the", "a", "an", "in", "on", "of", "and", "or", "to", "he", "she", "it", "they",
                           "his", "her", "its", "their", "this", "that", "who", "what", "when", "why", "how", "but"}
+def _lexicon(english: str, chinese: str) -> set[str]:
+    """English words as stems (what sentences are compared as), and Chinese words as they are."""
+    return {_STEMMER.stemWord(w) for w in english.split()} | set(chinese.split())
+
+
 # Words that say who holds a view, not what the view is: "Yann argues that ..." is checked on the rest.
-_REPORTING = {_STEMMER.stemWord(w) for w in (
+_REPORTING = _lexicon(
     "say says said argue argues argued think believe believes explain explains describe describes note notes "
     "call calls suggest suggests mention mentions add adds point points stress stresses emphasize emphasizes "
     "admit admits acknowledge acknowledges view position also even just really actually still yet according "
-    "recall recalls reply replies answer answers told tells").split()} | set(
-    "认为 表示 指出 强调 提到 说道 谈到 承认 看来 觉得 相信 所以 因此 而且 并且 其实 就是 真正 已经 根本".split())
+    "recall recalls reply replies answer answers told tells",
+    "认为 表示 指出 强调 提到 说道 谈到 承认 看来 觉得 相信 所以 因此 而且 并且 其实 就是 真正 已经 根本")
 # Words that state someone's stance or verdict. A position that gives a guest a stance the source never states
 # ("Yann agrees with Hinton", "杨立昆看好VLA", "generalizes better than") is the inversion compare mode
 # produced, so these are hard content.
-_STANCE = {_STEMMER.stemWord(w) for w in (
+_STANCE = _lexicon(
     "favour favor favours favors prefer prefers support supports champion champions advocate advocates agree "
     "agrees oppose opposes regret regrets like likes love loves hate hates want wants recommend recommends "
     "advise advises enjoy enjoys endorse endorses correct right wrong mistake mistakes better worse best superior "
-    "inferior good bad promising").split()} | set(
-    "看好 支持 赞成 反对 喜欢 最喜欢 偏爱 推荐 主张 同意 后悔 赞同 青睐 正确 错误 更好 最好 优于 有前途".split())
+    "inferior good bad promising",
+    "看好 支持 赞成 反对 喜欢 最喜欢 偏爱 推荐 主张 同意 后悔 赞同 青睐 正确 错误 更好 最好 优于 有前途")
 
 # Irregular past forms the stemmer leaves alone ("left" vs "leaving"); both sides go through this map.
 _IRREGULAR = {
