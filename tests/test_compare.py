@@ -167,8 +167,12 @@ def test_a_model_naming_the_wrong_person_cannot_move_a_citation(library: Library
     assistant = scripted(library, "Oriol Vinyals says a world model is a renderer you change by language [1][2].")
     result = assistant.compare("world models", ["LeCun", "Oriol"], "en")
     assert_attributed(about, result)
-    # Nothing LeCun's chapters say supports it, so his row shows no view rather than Oriol's; Oriol's row keeps it.
-    assert result.rows[0].citation is None and result.rows[1].citation.episode_title == GEMINI_EPISODE
+    # Nothing LeCun's chapters say supports it, so his row shows his own chapter's words rather than Oriol's
+    # view; Oriol's row keeps it.
+    lecun, oriol = result.rows
+    assert lecun.citation.episode_title == LECUN_EPISODE and "renderer" not in lecun.position
+    assert any(lecun.position in c.body for e in library.episodes() if e.title == LECUN_EPISODE for c in e.chapters)
+    assert oriol.citation.episode_title == GEMINI_EPISODE and "renderer" in oriol.position
 
 
 def test_a_chapter_about_several_people_shows_each_only_their_sentences(library: Library):
@@ -296,8 +300,9 @@ def test_chinese_comparison_with_the_real_model(fast_assistant: Assistant, libra
     assert [row.person for row in answer.rows] == ["David Silver", "Oriol Vinyals"]
     assert {c.episode_title for c in answer.citations} == {BIOGRAPHER_EPISODE, GEMINI_EPISODE}
     assert_attributed(about, answer)
-    for row in answer.rows:
-        assert CJK.search(row.position), row.position
+    chapters = [c.body for e in library.episodes() for c in e.chapters]
+    for row in answer.rows:  # in Chinese, or, where the model could not say it faithfully, the episode's own words
+        assert CJK.search(row.position) or any(row.position in body for body in chapters), row.position
 
 
 @pytest.mark.e2e
