@@ -45,12 +45,16 @@ class Chunk:
 
     @property
     def place(self) -> str:
-        """The id without the digest: the same for every version of this chunk."""
-        return self.id.split("#", 1)[0]
+        return place_of(self.id)
 
     @property
     def embed_text(self) -> str:
         return f"{self.title}\n{self.text}" if self.kind == "chapter" else self.text
+
+
+def place_of(chunk_id: str) -> str:
+    """A chunk id without its digest: the same for every version of the chunk."""
+    return chunk_id.split("#", 1)[0]
 
 
 def chunk_episode(episode: Episode) -> list[Chunk]:

@@ -32,7 +32,7 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
-from store.chunks import Chunk, chunk_episode
+from store.chunks import Chunk, chunk_episode, place_of
 from store.embedder import DIM, E5Embedding
 from store.episode import Episode
 from store.errors import SettingsError
@@ -129,9 +129,9 @@ class Index:
             self.chunks_col.delete(ids=orphans)
         self._end(episode.id)
 
-        places = {i.split("#", 1)[0] for i in stored}
+        places = {place_of(i) for i in stored}
         updated = sum(1 for c in new if c.place in places)
-        removed = len({i.split("#", 1)[0] for i in orphans} - {c.place for c in chunks})
+        removed = len({place_of(i) for i in orphans} - {c.place for c in chunks})
         return IngestResult(episode.id, episode.title, len(new) - updated, updated, removed,
                             len(chunks) - len(new))
 

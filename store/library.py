@@ -127,8 +127,7 @@ class Library:
     def remove(self, episode_id: str) -> int:
         """Delete an episode and its chunks; returns how many chunks were removed."""
         if self.episode(episode_id) is None:
-            known = ", ".join(sorted(e.id for e in self.episodes())) or "(none indexed)"
-            raise UnknownFilter(f"unknown episode {episode_id!r}; known episode ids: {known}")
+            raise _unknown_episode(episode_id, self.episodes())
         return self.index.remove_episode(episode_id)
 
     def seed(self, seeds_dir: Path, progress=None) -> list[IngestResult]:
@@ -151,7 +150,7 @@ class Library:
         for value in episodes:
             episode_id = value if value in known else by_title.get(value.lower())
             if not episode_id:
-                raise UnknownFilter(f"unknown episode {value!r}; known episode ids: {', '.join(sorted(known)) or '(none indexed)'}")
+                raise _unknown_episode(value, known.values())
             episode_ids.append(episode_id)
         names = []
         for value in people:
@@ -170,6 +169,11 @@ class Library:
 
     def search(self, query: str, k: int = 8, filters: Filters | None = None) -> list[Hit]:
         return self.retriever.search(query, k, filters)
+
+
+def _unknown_episode(value: str, known) -> UnknownFilter:
+    ids = ", ".join(sorted(e.id for e in known)) or "(none indexed)"
+    return UnknownFilter(f"unknown episode {value!r}; known episode ids: {ids}")
 
 
 def _extends(episode: Episode, taken: Episode) -> bool:
