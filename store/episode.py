@@ -38,6 +38,7 @@ class Chapter:
     quote: Quote | None = None
     language: str = "en"
     people: list[str] = field(default_factory=list)  # canonical names the chapter talks about
+    generated: bool = False  # made by topic segmentation and the local LLM, not by the publisher
 
     @property
     def timestamp(self) -> str:
@@ -77,6 +78,9 @@ class Episode:
     summary_language: str = "en"
     languages: list[str] = field(default_factory=list)
     url: str = ""
+    published: str = ""  # ISO 8601 date (a feed item's pubDate), "" when unknown
+    media_url: str = ""  # the audio: an http(s) enclosure URL, or a file:// URI inside the library's media dir
+    media_type: str = ""  # its MIME type, e.g. audio/mpeg
     chapters: list[Chapter] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
