@@ -25,7 +25,7 @@ SUPPORTED = ".txt/.md (LaiDub page), .json (episode JSON or Podcasting 2.0 chapt
 
 SUFFIXES = (*sorted(_PAGES), ".json", *_TRANSCRIPTS)  # what ingest, the seeds folder and uploads accept
 
-__all__ = ["MAX_FILE_BYTES", "SUFFIXES", "SUPPORTED", "ParseError", "load_file"]
+__all__ = ["MAX_FILE_BYTES", "SUFFIXES", "SUPPORTED", "ParseError", "load_file", "load_text"]
 
 
 def load_file(
@@ -45,10 +45,14 @@ def load_file(
         text = read_text(path)
     except OSError as err:
         raise ParseError(name, f"cannot read the file ({err.strerror})") from None
-    return _load(text, name, suffix, episode_id, existing or {})
+    return load_text(text, name, suffix, episode_id, existing)
 
 
-def _load(text: str, name: str, suffix: str, episode_id: str | None, existing: dict[str, Episode]) -> list[Episode]:
+def load_text(
+    text: str, name: str, suffix: str, episode_id: str | None = None, existing: dict[str, Episode] | None = None
+) -> list[Episode]:
+    """As `load_file`, for text already read (a feed's linked transcript, say); `suffix` picks the format."""
+    existing = existing or {}
     if suffix in _PAGES:
         return parse_page(text, name)
     if suffix == ".json":
