@@ -189,7 +189,8 @@ PODCASTING_TRANSCRIPT = {
         {"speaker": "Luke", "startTime": 2.75, "endTime": 3.0, "body": "Nooooo"},
         {"speaker": "Luke", "startTime": 3.0, "endTime": 3.0, "body": "  "},
         {"speaker": "Luke", "startTime": 3.1, "endTime": 3.2, "body": "…"},
-        {"speaker": "Luke", "startTime": 9.0, "endTime": 15.0, "body": "That's not true. That's impossible! Search your feelings."},
+        {"speaker": "Luke", "startTime": 9.0, "endTime": 15.0,
+         "body": "That's not true. That's impossible! Search your feelings."},
         {"startTime": 20.0, "body": "No speaker, no end"},
     ],
 }
@@ -315,7 +316,8 @@ Resumée
     [
         ("fiat-lux.psc", PSC, "Fiat lux", EXPECTED_PSC, 0),  # sorted by time, as the spec asks of clients
         ("fiat_lux.json", json.dumps(PODLOVE_CHAPTERS), "Fiat lux", EXPECTED_PSC, 0),
-        ("x.json", json.dumps({"title": "Fiat Lux", "chapters": PODLOVE_CHAPTERS}), "Fiat Lux", EXPECTED_PSC, 0),
+        ("x.json", json.dumps({"title": "Fiat Lux", "show": {"title": "Podlove"}, "chapters": PODLOVE_CHAPTERS}),
+         "Fiat Lux", EXPECTED_PSC, 0),
         ("fiat-lux-chapters.vtt", CHAPTERS_VTT, "Fiat Lux", EXPECTED_PSC[:3] + [(4362, 4800, "Resumée")], 4800),
         # Told from a transcript by its cues alone: one-line titles lasting minutes.
         ("lux.vtt", CHAPTERS_VTT.replace(" - Fiat Lux", ""), "Lux", EXPECTED_PSC[:3] + [(4362, 4800, "Resumée")],
@@ -339,6 +341,17 @@ def test_chapter_files_of_every_format_make_an_episode(tmp_path, name, content, 
 )  # fmt: skip
 def test_a_chapters_only_episode_gets_a_readable_title_from_the_file_name(name, title):
     assert readable_title(name) == title
+
+
+def test_podlove_player_config_keeps_its_show():
+    config = {"title": "Fiat Lux", "show": {"title": "Podlove", "url": "https://podlove.org"}, "chapters": PODLOVE_CHAPTERS}
+    [episode] = load_text(json.dumps(config), "config.json", ".json")
+    assert (episode.id, episode.show) == ("fiat-lux", "Podlove")
+
+
+def test_an_episode_json_with_clock_starts_is_still_told_it_is_wrong(tmp_path):
+    data = {"title": "Hand Written", "duration": 600, "chapters": [{"start": "0:00", "end": 600, "title": "Intro"}]}
+    load_error(write(tmp_path, "episode.json", json.dumps(data)), "field chapters[0].start: expected an integer")
 
 
 def test_a_caption_vtt_is_not_read_as_chapters(tmp_path):
@@ -383,7 +396,8 @@ BROKEN = [
     ("t.psc", '<psc:chapters xmlns:psc="http://podlove.org/simple-chapters"/>', "no <psc:chapter> elements"),
     ("t.psc", PSC.replace('<psc:chapter start="0" title="Welcome" />', '<psc:chapter title="Welcome" />'),
      "line 3: <psc:chapter> has no start"),
-    ("t.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nok\n\nstray text\n", "cue 2 (line 6): expected a timing line"),
+    ("t.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nok\n\nstray text\n",
+     "cue 2 (line 6): expected a timing line, got 'stray text'"),
     ("t.srt", "1\n00:00:01,000 --> 00:00:02,000\nok\n\n2\n00:00:05,000 --> 00:00:61,000\nbad\n",
      "cue 2 (line 6): bad timestamp in '00:00:05,000 --> 00:00:61,000'"),
 ]  # fmt: skip
@@ -420,6 +434,9 @@ def test_limits_apply_to_every_new_format(tmp_path, name, content, problem):
     load_error(write(tmp_path, name, content), problem, episode_id=EPISODE.id, existing=KNOWN)
 
 
+WORDS = 50_000  # one word per segment, at the limit
+
+
 @pytest.mark.parametrize(
     ("name", "content"),
     [
@@ -429,7 +446,7 @@ def test_limits_apply_to_every_new_format(tmp_path, name, content, problem):
         ("t.srt", "1\n00:00:01,000 --> 00:00:02,000\n" + "Ab" * 9_000 + "\n"),  # a prefix candidate that fails late
         ("t.srt", "1\n00:00:01,000 --> 00:00:02,000\n" + "A " * 9_000 + "\n"),
         ("t.psc", "<chapters>" + "<x>" * 200_000),
-        ("t.json", json.dumps({"version": "1.0.0", "segments": [{"startTime": i, "body": "w"} for i in range(50_000)]})),
+        ("t.json", json.dumps({"version": "1.0.0", "segments": [{"startTime": i, "body": "w"} for i in range(WORDS)]})),
         ("t.json", json.dumps({"version": "1.0.0", "segments": [{"startTime": 0, "body": "a. " * 6_000}]})),
     ],
 )  # fmt: skip
@@ -441,3 +458,26 @@ def test_hostile_wild_files_take_linear_time(tmp_path, name, content):
     except ParseError:
         pass
     assert time.perf_counter() - started < 2
+
+
+# (g) Through a real store: wild files ingest, a question finds a transcript moment, a broken file changes nothing.
+
+
+def test_wild_files_ingest_into_a_store_and_a_broken_batch_changes_nothing(library, tmp_path):
+    store = library()
+    store.ingest([write(tmp_path, "fiat-lux-chapters.vtt", CHAPTERS_VTT)])
+    store.ingest([write(tmp_path, "words.json", json.dumps(PODCASTING_TRANSCRIPT))], episode_id="fiat-lux")
+    [episode] = store.episodes()
+    assert (episode.id, episode.title, len(episode.chapters), len(episode.transcript)) == ("fiat-lux", "Fiat Lux", 4, 6)
+    segments = [h.chunk for h in store.search("search your feelings", k=8) if h.chunk.kind == "segment"]
+    assert (segments[0].episode_id, segments[0].start) == ("fiat-lux", 0)  # the 60 s window holding the sentence
+    assert "Search your feelings." in segments[0].text
+
+    def state():
+        return store.index.revision(), store.index.count(), [e.to_json() for e in store.episodes()]
+
+    before = state()
+    broken = write(tmp_path, "fiat-lux.html", "<cite>A:</cite><time>later</time><p>x</p>")
+    with pytest.raises(ParseError, match="fiat-lux.html: line 1: <time> holds 'later'"):
+        store.ingest([write(tmp_path, "other.psc", PSC), broken])
+    assert state() == before

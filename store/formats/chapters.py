@@ -9,9 +9,9 @@ title's slug, or the caller's id.
 
 Times are float seconds in files and whole seconds in an Episode: a start rounds down and an end
 up, so a chapter still covers all of its audio. A chapter without an end ends at the next chapter's
-start, and none ends after the next one starts. A chapter file cannot say how long the episode runs, so the duration is the last chapter's
-end when it has one; otherwise it stays 0 (unknown) and the last chapter ends where it starts, the
-one zero-length chapter `checked_episode` accepts.
+start, and none ends after the next one starts. A chapter file cannot say how long the episode
+runs, so the duration is the last chapter's end when it has one; otherwise it stays 0 (unknown)
+and the last chapter ends where it starts, the one zero-length chapter `checked_episode` accepts.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ def chapters_from_data(data: object, path: str, episode_id: str | None = None, t
     for i, item in enumerate(objects(items, path, "chapters")):
         where = f"chapters[{i}]."
         end = seconds_field(item, "endTime", path, where) if "endTime" in item else None
-        marks.append(ChapterMark(seconds_field(item, "startTime", path, where), text_field(item, "title", path, where), end))
-    return episode_from_marks(
-        marks, path, episode_id, title, file_title=text_field(data, "title", path), show=text_field(data, "podcastName", path)
-    )
+        start = seconds_field(item, "startTime", path, where)
+        marks.append(ChapterMark(start, text_field(item, "title", path, where), end))
+    file_title, show = text_field(data, "title", path), text_field(data, "podcastName", path)
+    return episode_from_marks(marks, path, episode_id, title, file_title=file_title, show=show)

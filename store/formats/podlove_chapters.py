@@ -1,9 +1,11 @@
 """Podlove Simple Chapters, as JSON (the web player's) and as XML (`.psc`, the spec's own form).
 
 JSON (podlove-ui packages/types/src/chapter.ts, PodloveWebPlayerChapter): a list of `{"start":
-"00:00:00.000", "title", "href", "image"}`, or `{"chapters": [...]}`. A string `start` is Normal
-Play Time; a number is milliseconds, as the web player's toPlayerTime reads it (in the wrapped form
-only strings count: an episode JSON's chapters also have "start", in whole seconds).
+"00:00:00.000", "title", "href", "image"}`, or the web player's episode config `{"title", "show":
+{"title"}, "chapters": [...]}`. A string `start` is Normal Play Time; a number is milliseconds, as
+the web player's toPlayerTime reads it. In the config form every start must be a string and no
+chapter may have a numeric "end": an episode JSON's chapters have "start" too, and an "end", both
+in whole seconds, and a hand-written one with "15:51" as a start should hear that it is wrong.
 
 XML (podlove-specifications, podlove-simple-chapters.md 1.2): `<psc:chapters version="1.2"
 xmlns:psc="http://podlove.org/simple-chapters"><psc:chapter start="3:07" title="..."/>`. `start`
@@ -32,7 +34,10 @@ def is_podlove_chapters(data: object) -> bool:
         return isinstance(first, dict) and "start" in first and "chapters" not in first
     if not isinstance(data, dict) or not isinstance(data.get("chapters"), list) or not data["chapters"]:
         return False
-    return all(isinstance(c, dict) and isinstance(c.get("start"), str) for c in data["chapters"])
+    return all(
+        isinstance(c, dict) and isinstance(c.get("start"), str) and not isinstance(c.get("end"), (int, float))
+        for c in data["chapters"]
+    )
 
 
 def chapters_from_data(data: object, path: str, episode_id: str | None = None, title: str | None = None) -> Episode:
@@ -47,8 +52,11 @@ def chapters_from_data(data: object, path: str, episode_id: str | None = None, t
         else:
             seconds = seconds_field(item, "start", path, where, scale=1 / 1000)
         marks.append(ChapterMark(seconds, text_field(item, "title", path, where)))
-    file_title = text_field(data, "title", path) if isinstance(data, dict) else ""
-    return episode_from_marks(_sorted(marks), path, episode_id, title, file_title=file_title)
+    if isinstance(data, list):
+        return episode_from_marks(_sorted(marks), path, episode_id, title)
+    show = data.get("show")
+    show_title = text_field(show, "title", path, "show.") if isinstance(show, dict) else ""
+    return episode_from_marks(_sorted(marks), path, episode_id, title, text_field(data, "title", path), show_title)
 
 
 def parse_psc(text: str, path: str, episode_id: str | None = None, title: str | None = None) -> Episode:

@@ -24,7 +24,7 @@ from store.formats.timecodes import EXAMPLES, seconds_of
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)[^<>]*>")
 _HIDDEN = {"script", "style", "head", "title"}  # tags whose text is no part of the transcript
-_BREAKS = {"br", "p", "div", "li"}  # tags between which words must stay apart
+_BREAKS = {"br", "div", "li"}  # tags between which words must stay apart
 
 
 def parse_html_transcript(text: str, path: str) -> list[TranscriptSegment]:
@@ -33,7 +33,7 @@ def parse_html_transcript(text: str, path: str) -> list[TranscriptSegment]:
     speaker, start, hidden = "", None, 0
     capture: str | None = None  # the tag whose text is being read: cite, time or p
     texts: list[str] = []
-    paragraphs: list[tuple[float, str, str, int]] = []  # (start, speaker, text, line)
+    paragraphs: list[tuple[float | None, str, str]] = []  # (the last <time>, the last <cite>, the text)
     line, counted = 1, 0
 
     def close(tag: str) -> None:
@@ -48,7 +48,7 @@ def parse_html_transcript(text: str, path: str) -> list[TranscriptSegment]:
         elif value:
             check_length(value, MAX_TEXT_CHARS, f"the paragraph at line {line}", path)
             check_count(len(paragraphs) + 1, MAX_CUES, "paragraphs", path)
-            paragraphs.append((start, speaker, value, line))
+            paragraphs.append((start, speaker, value))
 
     position = 0
     for match in _TAG.finditer(text):
@@ -92,11 +92,11 @@ def _without_comments(text: str) -> str:
     return "".join(parts) + text[position:]
 
 
-def _timed(paragraphs: list[tuple[float | None, str, str, int]]) -> list[TranscriptSegment]:
+def _timed(paragraphs: list[tuple[float | None, str, str]]) -> list[TranscriptSegment]:
     """Each paragraph from its start to the next one's; paragraphs before the first <time> start at 0."""
     pieces = []
     starts = [start or 0.0 for start, *_ in paragraphs]
-    for i, (_, speaker, text, _line) in enumerate(paragraphs):
+    for i, (_, speaker, text) in enumerate(paragraphs):
         end = max(starts[i], starts[i + 1]) if i + 1 < len(paragraphs) else starts[i]
         pieces.append(TranscriptSegment(starts[i], end, text, speaker))
     return pieces

@@ -123,12 +123,13 @@ def _read_cues(blocks: list[_Block], path: str, example: str) -> list[Cue]:
     check_count(len(blocks), MAX_CUES, "cues", path)
     cues: list[Cue] = []
     for first_line, lines in blocks:
-        at = 0 if "-->" in lines[0] else 1  # the cue id line is optional in both formats
-        timing = lines[at] if at < len(lines) else ""
+        # The cue id line is optional in both formats; a block of one line can only be a timing line.
+        at = 0 if "-->" in lines[0] or len(lines) == 1 else 1
+        timing = lines[at]
         if "-->" not in timing and cues and not cues[-1].lines:  # a blank line after the last timing line
             cues[-1] = _with_text(cues[-1], lines, f"cue {len(cues)} (line {first_line})", path)
             continue
-        where = f"cue {len(cues) + 1} (line {first_line + min(at, len(lines) - 1)})"
+        where = f"cue {len(cues) + 1} (line {first_line + at})"
         match = _TIMING.match(timing)
         start, end = (seconds_of(match[1]), seconds_of(match[2])) if match else (None, None)
         if start is None or end is None:
