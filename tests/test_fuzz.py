@@ -1,7 +1,7 @@
 """The fuzz suite of issue #14: 1,200 generated files across every format, from a fixed seed.
 
-Files are mutations of valid ones (the seed page, and the fixtures of test_formats) and the output of
-hostile generators: huge repeats of the tokens that made patterns quadratic, deep nesting, binary,
+Files are mutations of valid ones (the seed page, and the fixtures of test_formats and test_formats_wild) and
+the output of hostile generators: huge repeats of the tokens that made patterns quadratic, deep nesting, binary,
 other encodings, absurd numbers. Every file must parse into valid episodes or fail as a ParseError
 (any other exception is a traceback a user would see), within the parse budget; a sample of the
 rejected files is then ingested into a real store, which must be left as it was.
@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 from test_formats import CHAPTERS_JSON, EPISODE_JSON, SEED, SRT, VTT, page
+from test_formats_wild import (CHAPTERS_VTT, HTML_TRANSCRIPT, PODCASTING_TRANSCRIPT, PODLOVE_CHAPTERS, PODLOVE_FLAT,
+                               PODLOVE_GROUPED, PSC, SPEAKER_SRT)
 
 from store.chunks import chunk_episode
 from store.episode import Chapter, Episode
@@ -49,7 +51,9 @@ HOSTILE = [
     "\u2028", "-->", "00:00:01,000 --> 00:00:00,500", "99:00:00.000 --> 99:00:01.000", "WEBVTT", "NOTE",
     "2e30", "1e400", "-5", "NaN", "Infinity", "9" * 30, "[", "{", "]", "}", '"', ",", ":", "&#x202e;", "&amp;",
     "**", "## Entities ", "#tag", "汉字", "😀", " ", "\t", "../", "/",
+    "<time>", "</time>", "<p>", "<cite>", "<!--", "-->", "<psc:chapter start=\"", "Ada: ", "杨立昆：", "&#",
 ]  # fmt: skip
+TRANSCRIPTS = {"srt", "vtt", "json transcript", "html"}  # the families named after TARGET, to attach to it
 ABSURD_JSON = [2e30, -5, -0.5, 1e308, 10**19, 0, 1.5, "", "x" * 30_000, None, True, [], {}, "\u202e\x07",
                "../etc/passwd", "a\nb", "15:51", [[[[[]]]]], {"startTime": 1}]  # fmt: skip
 TIMED_CHAPTERS = [  # the chapters file of test_formats that has end times
@@ -78,8 +82,13 @@ def seeds() -> dict[str, list[tuple[str, str]]]:
                     (".json", "[" + ",".join(dump_episode_json(e) for e in seed_episodes[:2]) + "]")],
         "chapters": [(".json", json.dumps(CHAPTERS_JSON, ensure_ascii=False)),
                      (".json", json.dumps({"version": "1.2.0", "chapters": TIMED_CHAPTERS}))],
-        "srt": [(".srt", SRT)],
+        "srt": [(".srt", SRT), (".srt", SPEAKER_SRT)],
         "vtt": [(".vtt", VTT)],
+        "json transcript": [(".json", json.dumps(PODCASTING_TRANSCRIPT)), (".json", json.dumps(PODLOVE_FLAT)),
+                            (".json", json.dumps(PODLOVE_GROUPED))],
+        "html": [(".html", HTML_TRANSCRIPT)],
+        "podlove chapters": [(".json", json.dumps(PODLOVE_CHAPTERS, ensure_ascii=False)), (".psc", PSC)],
+        "vtt chapters": [(".vtt", CHAPTERS_VTT)],
     }  # fmt: skip
 
 
@@ -181,7 +190,7 @@ def generate(rng: random.Random, folder: Path) -> list[tuple[Path, str]]:
                 except (ValueError, RecursionError):  # the text is no longer JSON: edit it as text
                     text = mutate_text(rng, text)
             data = encode(rng, text)
-        stem = TARGET.id if suffix in (".srt", ".vtt") else f"file-{n:04d}"
+        stem = TARGET.id if family in TRANSCRIPTS else f"file-{n:04d}"
         path = folder / f"{n:04d}" / f"{stem}{suffix}"
         path.parent.mkdir()
         path.write_bytes(data)
@@ -237,7 +246,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> list[Outcome]:
 
 def test_every_fuzzed_file_parses_or_is_a_parse_error_in_time(fuzzed):
     assert len(fuzzed) >= 1_000
-    assert {o.path.suffix for o in fuzzed} == {".txt", ".md", ".json", ".srt", ".vtt"}
+    assert {o.path.suffix for o in fuzzed} == {".txt", ".md", ".json", ".srt", ".vtt", ".html", ".psc"}
     tracebacks = [f"{o.path}:\n{o.error}" for o in fuzzed if o.error.startswith("Traceback")]
     assert not tracebacks, f"{len(tracebacks)} tracebacks, the first:\n{tracebacks[0]}"
     slow = [(round(o.seconds, 2), str(o.path)) for o in fuzzed if o.seconds > PARSE_BUDGET_SECONDS]

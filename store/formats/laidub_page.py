@@ -78,7 +78,12 @@ def parse_page(text: str, path: str = "<page>") -> list[Episode]:
     lines = clean_text(text).splitlines()
     check_count(len(lines), MAX_LINES, "lines", path)
     lines = [" ".join(line.split()) for line in lines]
-    starts = [i for i in range(len(lines) - 1) if lines[i] and _DURATION.match(lines[i + 1])]
+    starts: list[int] = []
+    for i in range(len(lines) - 1):
+        # A duration right after a title's duration is a title that reads as a duration ("56:10\n56:10"), not
+        # the next episode's: each episode needs its own two lines.
+        if lines[i] and _DURATION.match(lines[i + 1]) and (not starts or i > starts[-1] + 1):
+            starts.append(i)
     if not starts:
         raise ParseError(path, "no episode found: expected a title line followed by a duration like 56:10")
     check_count(len(starts), MAX_EPISODES, "episodes in one file", path)
