@@ -290,9 +290,11 @@ def evaluate(path, retrieval_only, fast, as_json):
               help="Also time answering with the model (first token, total, prefix reuse, raw llama-cpp-python).")
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSONL of questions for --answers.")
+@click.option("--feed", "feed_items", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Also time ingesting a loopback feed of this many items with chapters and transcripts.")
 @fast_option
 @command
-def bench(sizes, queries, answers, questions, fast, as_json):
+def bench(sizes, queries, answers, questions, feed_items, fast, as_json):
     """Time ingest, indexing and search (synthetic corpora, temporary) and answering with the model."""
     from assistant.measure.bench import QUESTIONS, bench_text, parse_sizes, run_bench
 
@@ -305,11 +307,16 @@ def bench(sizes, queries, answers, questions, fast, as_json):
 
         asked = load_questions(questions, QUESTIONS)  # a bad file fails now, not after minutes of benchmarking
     report = run_bench(settings, parse_sizes(sizes), queries, progress)
+    if feed_items:
+        from assistant.measure.bench_feed import bench_feed, feed_text
+
+        report["feed"] = bench_feed(settings, feed_items, progress)
     if answers:
         from assistant.answer import Assistant
 
         report["answers"] = bench_answers(Assistant(settings), asked, progress)
-    emit(as_json, report, bench_text(report) + (f"\n{json.dumps(report['answers'], indent=2)}" if answers else ""))
+    text = bench_text(report) + (f"\n{feed_text(report['feed'])}" if feed_items else "")
+    emit(as_json, report, text + (f"\n{json.dumps(report['answers'], indent=2)}" if answers else ""))
 
 
 def main():

@@ -9,6 +9,10 @@ An episode's id comes from its title, so two different episodes can claim one id
 updates the stored episode it came from (same file name), or one it explicitly extends (a
 transcript for it); any other claim gets a new id (`-2`, `-3`, ...) unless the caller asks to
 replace, and the result says which happened.
+
+Feeds (store/feeds.py) follow the same rules: a feed and everything its items link to are read before
+anything is written, and an item's source is "<feed url> item <guid>", so reading the feed again updates
+the episodes it made. Followed feeds are rows of the index's state collection (Index.set_feed).
 """
 
 from __future__ import annotations

@@ -339,3 +339,13 @@ def test_ask_cites_a_transcript_moment_of_the_feed(big_feed, cli):
     answer = run_json(cli, big_feed, "ask", "What is the answer code for item 37?")
     assert not answer["refused"] and "1259" in answer["answer"]
     assert ("loopback-science-0037", 60) in {(c["episode_id"], c["start_seconds"]) for c in answer["citations"]}
+
+
+def test_bench_feed_reports_per_item_time_and_the_embedding_share():
+    from assistant.config import Settings
+    from assistant.measure.bench_feed import bench_feed
+
+    report = bench_feed(Settings.from_env(), 3, lambda step: None)
+    assert (report["items"], report["chunks"], report["fetches"], report["warnings"]) == (3, 15, 7, 0)
+    assert 0 < report["embedding_s"] < report["ingest_s"] and 0 < report["embedding_share"] < 1
+    assert report["per_item_ms"] == pytest.approx(report["ingest_s"] * 1000 / 3, rel=0.01)
