@@ -280,6 +280,26 @@ def test_follow_a_feed_add_an_item_update_and_nothing_doubles(server, cli, env):
     assert len(followed) == 1 and followed[0]["items"] == 4 and followed[0]["title"] == "Loopback Science Hour"
 
 
+def test_update_reports_a_feed_that_went_away_and_keeps_its_episodes(server, cli, env):
+    server.routes.update(synthetic_feed(1, server.url))
+    run_json(cli, env, "ingest", f"{server.url}/feed.xml")
+    before = (run_json(cli, env, "episodes"), run_json(cli, env, "feeds"))
+    del server.routes["/feed.xml"]
+    update = run_json(cli, env, "ingest", "--update", code=1)  # one JSON object; the exit code says a feed failed
+    assert update["ingested"] == [] and len(update["errors"]) == 1 and "not found (HTTP 404)" in update["errors"][0]
+    assert (run_json(cli, env, "episodes"), run_json(cli, env, "feeds")) == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--update", "show.xml"), "give it no files or URLs"),
+    (("show.xml", "notes.srt"), "separate commands"),
+    ((), "or --update"),
+])  # fmt: skip
+def test_ingest_arguments_that_do_not_go_together(cli, env, args, message):
+    failed = cli(env, "ingest", *args, "--json")
+    assert failed.returncode == 2 and message in json.loads(failed.stdout)["error"]
+
+
 def test_the_same_guid_in_two_feeds_gets_its_own_id_and_keeps_it(server, cli, env):
     server.routes.update(synthetic_feed(2, server.url))
     server.routes["/other.xml"] = synthetic_feed(2, server.url, title="Another Show")["/feed.xml"]
