@@ -23,7 +23,7 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 import feedparser
 
@@ -127,7 +127,8 @@ def _check_is_feed(parsed, fetched: Fetched, location: str) -> None:
     if fetched.content_type == "text/html" or start.startswith((b"<!doctype html", b"<html")):
         alternate = re.search(rb'<link[^>]+type="application/(?:rss|atom)\+xml"[^>]*>', fetched.body[:200_000])
         href = re.search(rb'href="([^"]+)"', alternate[0]) if alternate else None
-        hint = f"; the page names its feed: {html.unescape(href[1].decode(errors='replace'))}" if href else \
+        named = urljoin(fetched.url, html.unescape(href[1].decode(errors="replace"))) if href else ""
+        hint = f"; the page names its feed: {named}" if href else \
             "; give the feed's own URL (often .../feed or .../rss)"
         raise ParseError(location, "an HTML page, not a podcast feed" + hint)
     problem = parsed.get("bozo_exception")
@@ -136,7 +137,8 @@ def _check_is_feed(parsed, fetched: Fetched, location: str) -> None:
 
 
 def _episode(entry, guid: str, title: str, show: str, language: str, people: list[tuple[str, str]]) -> Episode:
-    summary = plain_text(entry.get("summary", "") or entry.get("subtitle", ""))
+    # An item without show notes is found by its title: an episode with no text at all has no chunk to search.
+    summary = plain_text(entry.get("summary", "") or entry.get("subtitle", "")) or title
     if len(summary) > MAX_TEXT_CHARS:  # show notes can run long: the opening says what the episode is
         summary = summary[: summary.rfind(" ", 0, MAX_TEXT_CHARS - 1)] + "…"
     media_url, media_type = _enclosure(entry)
@@ -145,7 +147,8 @@ def _episode(entry, guid: str, title: str, show: str, language: str, people: lis
     language = language or detect_language(f"{title} {summary}")
     episode = Episode(
         id=item_id(guid), title=title, show=show, host=hosts[0] if hosts else "",
-        guests=[name for name, role in people if role == "guest"], duration=parse_duration(entry.get("itunes_duration", "")),
+        guests=[name for name, role in people if role == "guest"],
+        duration=parse_duration(entry.get("itunes_duration", "")),
         summary=summary, summary_language=language, languages=[language], url=entry.get("link", ""),
         published=time.strftime("%Y-%m-%d", published) if published else "", media_url=media_url, media_type=media_type,
         entities=[Entity(name, "person", role) for name, role in people if role != "guest" and name not in hosts[:1]],

@@ -178,6 +178,7 @@ def test_every_quirk_of_a_feed(server, fetcher):
     assert [s.text for s in items["lsg-003"].episode.transcript] == ["The same words either way."]
     assert items["lsg-003"].episode.duration == 3723
     assert items["lsg-004"].episode.duration == 0 and items["lsg-005"].episode.duration == 0
+    assert items["lsg-004"].episode.summary == "No duration"  # no show notes: the title, so it can be found
 
     broken = items["lsg-006"]
     assert broken.episode.chapters == [] and broken.episode.transcript == [] and broken.episode.duration == 3723
@@ -369,3 +370,15 @@ def test_bench_feed_reports_per_item_time_and_the_embedding_share():
     assert (report["items"], report["chunks"], report["fetches"], report["warnings"]) == (3, 15, 7, 0)
     assert 0 < report["embedding_s"] < report["ingest_s"] and 0 < report["embedding_share"] < 1
     assert report["per_item_ms"] == pytest.approx(report["ingest_s"] * 1000 / 3, rel=0.01)
+
+
+def test_a_transcript_attached_by_hand_survives_a_refresh(server, cli, env, tmp_path):
+    run_json(cli, env, "ingest", f"{server.url}/feed.xml")
+    notes = tmp_path / "notes.srt"
+    notes.write_text("1\n00:00:02,000 --> 00:00:06,000\nHand-made notes about nothing\n", encoding="utf-8")
+    run_json(cli, env, "ingest", str(notes), "--episode", "lsg-004")
+    update = run_json(cli, env, "ingest", "--update")
+    refreshed = next(r for r in update["ingested"] if r["episode_id"] == "lsg-004")
+    assert (refreshed["added"], refreshed["updated"], refreshed["removed"], refreshed["unchanged"]) == (0, 0, 0, 2)
+    episode = next(e for e in run_json(cli, env, "episodes")["episodes"] if e["id"] == "lsg-004")
+    assert episode["transcript_segments"] == 1

@@ -120,7 +120,8 @@ def transcript_vtt(n: int, topic: str) -> str:
     for c in range(CUES):
         text = (f"Here is the detail: the answer code for item {n} is {1000 + n * 7}." if c == CUES - 2 else
                 f"Line {c} of our talk on {topic}, where guest {n} adds one more thought.")
-        cues += [f"{format_timestamp(c * 10)}.000 --> {format_timestamp(c * 10 + 9)}.500", f"<v Guest Number {n}>{text}", ""]
+        timing = f"{format_timestamp(c * 10)}.000 --> {format_timestamp(c * 10 + 9)}.500"
+        cues += [timing, f"<v Guest Number {n}>{text}", ""]
     return "\n".join(cues)
 
 
