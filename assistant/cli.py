@@ -18,7 +18,9 @@ from assistant import render
 from assistant.config import Settings
 from assistant.library import open_library
 from assistant.question import check_question
-from store.errors import UnknownFilter, UserError
+from store.errors import SettingsError, UnknownFilter, UserError
+from store.feeds import is_feed
+from store.fetch import Fetcher
 from store.language import LANGUAGES
 
 MAX_K = 100  # `search --k`: more results than anyone reads; a huge k only makes the search slow
@@ -82,20 +84,59 @@ def cli():
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1)
 @click.option("--episode", "episode_id", help="Episode id a transcript (.srt/.vtt) or chapters file belongs to.")
 @click.option("--replace", is_flag=True,
               help="Let a file update a stored episode with its id that came from another file (else it gets a new id).")
+@click.option("--update", is_flag=True, help="Read every followed feed again: new items added, changed ones updated.")
 @command
-def ingest(paths, episode_id, replace, as_json):
-    """Index LaiDub pages, episode JSON, Podcasting 2.0 chapters JSON or SRT/VTT transcripts.
+def ingest(paths, episode_id, replace, update, as_json):
+    """Index LaiDub pages, episode JSON, Podcasting 2.0 chapters JSON, SRT/VTT transcripts, or podcast feeds.
 
-    Every file is checked before anything is written; then each episode is written whole. If the
+    A feed (an http(s) URL, or a .xml/.rss/.atom file) becomes one episode per item, with the chapters,
+    transcript and people it links, and is followed: `--update` reads every followed feed again.
+    Everything is checked before anything is written; then each episode is written whole. If the
     command is interrupted, the episodes already written stay, and running it again finishes the rest.
     """
-    library = open_library(Settings.from_env())
-    results = library.ingest(list(paths), episode_id=episode_id, replace=replace)
-    emit(as_json, {"ingested": [render.ingest_json(r) for r in results]}, "\n".join(map(render.ingest_text, results)))
+    feeds = [p for p in paths if is_feed(p)]
+    if update and paths:
+        raise SettingsError("--update reads the followed feeds; give it no files or URLs")
+    if feeds and (len(feeds) < len(paths) or episode_id):
+        raise SettingsError("ingest feeds and files in separate commands (--episode is for transcript files)")
+    if not paths and not update:
+        raise SettingsError("give files or feed URLs to ingest, or --update to refresh the followed feeds")
+    settings = Settings.from_env()
+    library = open_library(settings)
+    if not feeds and not update:
+        results = library.ingest([Path(p) for p in paths], episode_id=episode_id, replace=replace)
+        emit(as_json, {"ingested": [render.ingest_json(r) for r in results]}, "\n".join(map(render.ingest_text, results)))
+        return
+    with Fetcher(settings.fetch_timeout, progress=_stderr) as fetcher:
+        if update:
+            done = library.update_feeds(fetcher, replace, progress=_indexing)
+        else:
+            done = library.ingest_feeds(feeds, fetcher, replace, progress=_indexing)
+    emit(as_json, render.feed_ingest_json(done), render.feed_ingest_text(done))
+    if done.errors:
+        sys.exit(1)  # the one JSON object is printed; the exit code tells a script that a feed failed
+
+
+@cli.command(name="feeds")
+@command
+def followed_feeds(as_json):
+    """List followed feeds: URL, title, items, when last read."""
+    followed = open_library(Settings.from_env()).feeds()
+    text = "\n".join(map(render.feed_text, followed)) or "No feeds followed; add one with `laidub ingest FEED_URL`."
+    emit(as_json, {"feeds": [render.feed_json(f) for f in followed]}, text)
+
+
+def _stderr(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _indexing(done: int, total: int, title: str) -> None:
+    if done < total:
+        click.echo(f"indexing ({done + 1}/{total}) {title}", err=True)
 
 
 @cli.command()
@@ -249,9 +290,11 @@ def evaluate(path, retrieval_only, fast, as_json):
               help="Also time answering with the model (first token, total, prefix reuse, raw llama-cpp-python).")
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSONL of questions for --answers.")
+@click.option("--feed", "feed_items", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Also time ingesting a loopback feed of this many items with chapters and transcripts.")
 @fast_option
 @command
-def bench(sizes, queries, answers, questions, fast, as_json):
+def bench(sizes, queries, answers, questions, feed_items, fast, as_json):
     """Time ingest, indexing and search (synthetic corpora, temporary) and answering with the model."""
     from assistant.measure.bench import QUESTIONS, bench_text, parse_sizes, run_bench
 
@@ -264,11 +307,16 @@ def bench(sizes, queries, answers, questions, fast, as_json):
 
         asked = load_questions(questions, QUESTIONS)  # a bad file fails now, not after minutes of benchmarking
     report = run_bench(settings, parse_sizes(sizes), queries, progress)
+    if feed_items:
+        from assistant.measure.bench_feed import bench_feed, feed_text
+
+        report["feed"] = bench_feed(settings, feed_items, progress)
     if answers:
         from assistant.answer import Assistant
 
         report["answers"] = bench_answers(Assistant(settings), asked, progress)
-    emit(as_json, report, bench_text(report) + (f"\n{json.dumps(report['answers'], indent=2)}" if answers else ""))
+    text = bench_text(report) + (f"\n{feed_text(report['feed'])}" if feed_items else "")
+    emit(as_json, report, text + (f"\n{json.dumps(report['answers'], indent=2)}" if answers else ""))
 
 
 def main():

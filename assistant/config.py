@@ -90,6 +90,10 @@ class Settings:
                                   _whole(50))
     max_question_chars: int = setting(1000, "LAIDUB_MAX_QUESTION_CHARS", "longer questions are rejected",
                                       _whole(10))
+    # Per network step (connect, each read) and for a whole fetch: a feed of a few MB arrives within seconds on
+    # a slow line; a server that stalls longer than this is not going to finish.
+    fetch_timeout: int = setting(30, "LAIDUB_FETCH_TIMEOUT", "seconds a feed, chapters or transcript download may take",
+                                 _whole(1))
     host: str = setting("127.0.0.1", "LAIDUB_HOST", "the UI's address; other hosts require `LAIDUB_AUTH`")
     port: int = setting(7860, "LAIDUB_PORT", "the UI's port", _whole(1, 65535))
     auth: str = setting("", "LAIDUB_AUTH", "`user:pass` for the UI")

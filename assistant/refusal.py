@@ -52,6 +52,10 @@ def covered(question: str, hits: list[Hit], library: Library) -> bool:
 
 
 def _chapter_text(hit: Hit, library: Library) -> str:
+    """A chapter or quote hit stands for its whole chapter; a transcript window for itself (a window that
+    starts with a chapter is not that chapter: the feed test's answer was in the window, refused before)."""
+    if hit.chunk.kind not in ("chapter", "quote"):
+        return hit.chunk.text
     episode = library.episode(hit.chunk.episode_id)
     chapter = next((c for c in episode.chapters if c.start == hit.chunk.start), None) if episode else None
     if chapter is None:

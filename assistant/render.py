@@ -7,7 +7,9 @@ import dataclasses
 from assistant.citations import Citation
 from assistant.results import Answer, CompareRow, Comparison
 from store.episode import Episode, format_timestamp
+from store.feeds import Feed
 from store.index import IngestResult
+from store.library import FeedIngest
 from store.people import Person
 from store.retrieve import Hit
 
@@ -28,7 +30,16 @@ def episode_json(episode: Episode) -> dict:
         "duration_seconds": episode.duration, "summary_language": episode.summary_language,
         "chapters": len(episode.chapters), "entities": len(episode.entities),
         "transcript_segments": len(episode.transcript), "tags": episode.tags, "url": episode.url,
+        "published": episode.published, "media_url": episode.media_url, "media_type": episode.media_type,
     }  # fmt: skip
+
+
+def feed_json(feed: Feed) -> dict:
+    return dataclasses.asdict(feed)
+
+
+def feed_text(feed: Feed) -> str:
+    return f"{feed.title}  {feed.url}  ({feed.items} items, refreshed {feed.refreshed})"
 
 
 def person_json(person: Person) -> dict:
@@ -41,7 +52,20 @@ def ingest_json(result: IngestResult) -> dict:
 
 def ingest_text(result: IngestResult) -> str:
     counts = f"{result.added} added, {result.updated} updated, {result.removed} removed, {result.unchanged} unchanged"
-    return f"{result.title} [{result.episode_id}]: {counts}" + (f" — {result.note}" if result.note else "")
+    line = f"{result.title} [{result.episode_id}]: {counts}" + (f" — {result.note}" if result.note else "")
+    return "\n".join([line, *(f"  warning: {w}" for w in result.warnings)])
+
+
+def feed_ingest_json(done: FeedIngest) -> dict:
+    return {"ingested": [ingest_json(r) for r in done.results], "feeds": [feed_json(f) for f in done.feeds],
+            "warnings": done.warnings, "errors": done.errors}
+
+
+def feed_ingest_text(done: FeedIngest) -> str:
+    lines = [ingest_text(r) for r in done.results]
+    lines += [f"warning: {w}" for w in done.warnings] + [f"error: {e}" for e in done.errors]
+    lines += [f"Following {feed_text(f)}" for f in done.feeds]
+    return "\n".join(lines)
 
 
 def hit_text(hit: Hit) -> str:

@@ -24,7 +24,7 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -53,6 +53,7 @@ class IngestResult:
     removed: int
     unchanged: int
     note: str = ""  # what the user should know: a new id given on a collision, or what was replaced
+    warnings: list[str] = field(default_factory=list)  # a feed item's parts that were skipped, and why
 
     @property
     def changed(self) -> bool:
@@ -92,7 +93,8 @@ class Index:
         self.episodes_col = client.get_or_create_collection(
             f"{name}-episodes", embedding_function=embedder, configuration=small
         )
-        # Unfinished writes ("write:<episode id>") and flags ("seeded"); a handful of rows, never searched.
+        # Unfinished writes ("write:<episode id>"), flags ("seeded") and followed feeds ("feed:<url>"): a handful
+        # of rows, never searched. Feeds live here, not in a file, so a shared Chroma server shares them too.
         self.state_col = client.get_or_create_collection(f"{name}-state", embedding_function=embedder,
                                                          configuration=small)
         self._repair()
@@ -181,6 +183,15 @@ class Index:
 
     def mark_seeded(self) -> None:
         self._set_state("seeded", {"at": time.time()})
+
+    def feeds(self) -> list[dict]:
+        """The followed feeds' rows ("feed:<url>"), as `set_feed` wrote them."""
+        rows = self.state_col.get(where={"kind": "feed"}, include=["metadatas"])
+        return sorted(rows["metadatas"], key=lambda m: m["title"].lower())
+
+    def set_feed(self, url: str, title: str, items: int, refreshed: str) -> None:
+        self._set_state(f"feed:{url}", {"kind": "feed", "url": url, "title": title, "items": items,
+                                        "refreshed": refreshed})
 
     # -- reading -----------------------------------------------------------------------
 

@@ -9,19 +9,27 @@ An episode's id comes from its title, so two different episodes can claim one id
 updates the stored episode it came from (same file name), or one it explicitly extends (a
 transcript for it); any other claim gets a new id (`-2`, `-3`, ...) unless the caller asks to
 replace, and the result says which happened.
+
+Feeds (store/feeds.py) follow the same rules: a feed and everything its items link to are read before
+anything is written, and an item's source is "<feed url> item <guid>", so reading the feed again updates
+the episodes it made. Followed feeds are rows of the index's state collection (Index.set_feed).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from store.chunks import ALL_KINDS
 from store.embedder import E5Embedding
 from store.episode import Episode
-from store.errors import ParseError, UnknownFilter
+from store.errors import ParseError, UnknownFilter, UserError
+from store.feeds import Feed, read_feed
+from store.fetch import Fetcher
 from store.formats import SUFFIXES, load_file
+from store.formats.checks import checked_episode
 from store.glossary import load_terms
 from store.index import Index, IngestResult, connect
 from store.language import LANGUAGES
@@ -86,7 +94,48 @@ class Library:
 
     def ingest(self, paths: list[Path], episode_id: str | None = None, replace: bool = False,
                progress=None) -> list[IngestResult]:
-        planned = self._claim_ids(self.parse(paths, episode_id), replace)
+        return self._write(self._claim_ids(self.parse(paths, episode_id), replace), progress)
+
+    def ingest_feeds(self, locations: list[str], fetcher: Fetcher, replace: bool = False,
+                     progress=None) -> FeedIngest:
+        """Read every feed (and what its items link to) before writing anything, then write each item as an
+        episode and follow the feeds. An item's source names its feed and guid, so reading a feed again
+        updates the episodes it made, whatever ids they were given, and never duplicates one."""
+        reads = [read_feed(_followable(location), fetcher) for location in locations]
+        stored, sources = {e.id: e for e in self.episodes()}, self.index.sources()
+        parsed, warnings = [], {}
+        for read in reads:
+            for item in read.items:
+                source = f"{read.feed.url} item {item.guid}"
+                parsed.append((_keep_attached_transcript(item.episode, stored, sources, source), source))
+                warnings[source] = item.warnings
+        results = self._write(self._claim_ids(parsed, replace), progress, warnings)
+        for read in reads:
+            self.index.set_feed(read.feed.url, read.feed.title, read.feed.items, read.feed.refreshed)
+        return FeedIngest(results, [r.feed for r in reads], [f"{r.feed.title}: {w}" for r in reads for w in r.warnings])
+
+    def update_feeds(self, fetcher: Fetcher, replace: bool = False, progress=None) -> FeedIngest:
+        """Read every followed feed again; a feed that fails is reported and leaves its episodes as they were."""
+        followed = self.feeds()
+        if not followed:
+            raise UserError("no feeds followed yet; add one with `laidub ingest FEED_URL`")
+        total = FeedIngest([], [], [])
+        for feed in followed:
+            try:
+                done = self.ingest_feeds([feed.url], fetcher, replace, progress)
+            except UserError as err:
+                total.errors.append(str(err))
+                continue
+            total.results += done.results
+            total.feeds += done.feeds
+            total.warnings += done.warnings
+        return total
+
+    def feeds(self) -> list[Feed]:
+        return [Feed(m["url"], m["title"], m["items"], m["refreshed"]) for m in self.index.feeds()]
+
+    def _write(self, planned: list[tuple[Episode, str, str]], progress=None,
+               warnings: dict[str, list[str]] | None = None) -> list[IngestResult]:
         self._people_of(self.episodes() + [e for e, _, _ in planned])
         results = []
         for n, (episode, source, note) in enumerate(planned):
@@ -94,6 +143,7 @@ class Library:
                 progress(n, len(planned), episode.title)
             result = self.index.upsert_episode(episode, source)
             result.note = note
+            result.warnings = (warnings or {}).get(source, [])
             results.append(result)
         if progress:
             progress(len(planned), len(planned), "done")
@@ -169,6 +219,31 @@ class Library:
 
     def search(self, query: str, k: int = 8, filters: Filters | None = None) -> list[Hit]:
         return self.retriever.search(query, k, filters)
+
+
+@dataclass
+class FeedIngest:
+    results: list[IngestResult]
+    feeds: list[Feed]  # as just read
+    warnings: list[str]  # about feeds as a whole: skipped items, unreadable tags
+    errors: list[str] = field(default_factory=list)  # feeds `update_feeds` could not read
+
+
+def _followable(location: str) -> str:
+    """A feed file by its absolute path, so `ingest --update` finds it from any directory."""
+    return location if "://" in location else str(Path(location).resolve())
+
+
+def _keep_attached_transcript(episode: Episode, stored: dict[str, Episode], sources: dict[str, str],
+                              source: str) -> Episode:
+    """A transcript attached by hand (`ingest FILE --episode ID`) survives a refresh of a feed item without one."""
+    earlier = stored.get(episode.id)
+    if episode.transcript or not earlier or not earlier.transcript or sources.get(episode.id) != source:
+        return episode
+    try:
+        return checked_episode(dataclasses.replace(episode, transcript=earlier.transcript), source)
+    except ParseError:
+        return episode
 
 
 def _unknown_episode(value: str, known) -> UnknownFilter:
