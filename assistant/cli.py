@@ -85,13 +85,13 @@ def cli():
 
 @cli.command()
 @click.argument("paths", nargs=-1)
-@click.option("--episode", "episode_id", help="Episode id a transcript (.srt/.vtt) or chapters file belongs to.")
+@click.option("--episode", "episode_id", help="Episode id a transcript or chapters file belongs to.")
 @click.option("--replace", is_flag=True,
               help="Let a file update a stored episode with its id that came from another file (else it gets a new id).")
 @click.option("--update", is_flag=True, help="Read every followed feed again: new items added, changed ones updated.")
 @command
 def ingest(paths, episode_id, replace, update, as_json):
-    """Index LaiDub pages, episode JSON, Podcasting 2.0 chapters JSON, SRT/VTT transcripts, or podcast feeds.
+    """Index LaiDub pages, episode JSON, chapter files, transcripts (SRT, VTT, JSON, HTML), or podcast feeds.
 
     A feed (an http(s) URL, or a .xml/.rss/.atom file) becomes one episode per item, with the chapters,
     transcript and people it links, and is followed: `--update` reads every followed feed again.
