@@ -88,7 +88,10 @@ def cli():
               help="Let a file update a stored episode with its id that came from another file (else it gets a new id).")
 @command
 def ingest(paths, episode_id, replace, as_json):
-    """Index LaiDub pages, episode JSON, Podcasting 2.0 chapters JSON or SRT/VTT transcripts.
+    """Index LaiDub pages, episode JSON, Podcasting 2.0 chapters JSON, SRT/VTT transcripts or audio.
+
+    Audio (.mp3 .m4a .wav .flac .ogg .opus) is transcribed offline with Whisper; an interrupted
+    transcription continues where it stopped when the command is run again.
 
     Every file is checked before anything is written; then each episode is written whole. If the
     command is interrupted, the episodes already written stay, and running it again finishes the rest.
@@ -120,14 +123,18 @@ def episodes(as_json):
 
 @cli.command()
 @click.argument("episode_id")
+@click.option("--transcript", is_flag=True, help="Print only its transcript, as Podcasting 2.0 JSON segments.")
 @command
-def export(episode_id, as_json):
-    """Print an episode as canonical episode JSON (re-importable with `laidub ingest`)."""
+def export(episode_id, transcript, as_json):
+    """Print an episode as canonical episode JSON (re-importable with `laidub ingest`), or its transcript."""
     library = open_library(Settings.from_env())
     episode = library.episode(episode_id)
     if not episode:
         raise UnknownFilter(f"unknown episode {episode_id!r}; see `laidub episodes`")
-    click.echo(episode.to_json())
+    if transcript and not episode.transcript:
+        raise UserError(f"episode {episode_id!r} has no transcript")
+    click.echo(json.dumps(render.transcript_json(episode), ensure_ascii=False, indent=2) if transcript
+               else episode.to_json())
 
 
 @cli.command()

@@ -31,6 +31,13 @@ def episode_json(episode: Episode) -> dict:
     }  # fmt: skip
 
 
+def transcript_json(episode: Episode) -> dict:
+    """The transcript in the Podcasting 2.0 JSON transcript form: {"version", "segments": [{startTime, ...}]}."""
+    segments = [{**({"speaker": s.speaker} if s.speaker else {}), "startTime": s.start, "endTime": s.end,
+                 "body": s.text} for s in episode.transcript]
+    return {"version": "1.0.0", "segments": segments}
+
+
 def person_json(person: Person) -> dict:
     return {"name": person.name, "aliases": person.aliases, "episodes": person.roles, "description": person.description}
 
