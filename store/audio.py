@@ -49,7 +49,9 @@ def probe_audio(path: Path) -> AudioFile:
             if not container.streams.audio:
                 raise ParseError(name, "holds no audio stream (is it a video or image without sound?)")
             duration = container.duration / av.time_base if container.duration else None
-            tags = {k.lower(): v.strip() for k, v in container.metadata.items() if isinstance(v, str)}
+            # Ogg and Opus keep their tags on the stream, MP3/M4A/FLAC on the container.
+            found = {**container.streams.audio[0].metadata, **container.metadata}
+            tags = {k.lower(): v.strip() for k, v in found.items() if isinstance(v, str)}
     except av.FFmpegError as err:
         raise ParseError(name, f"not an audio file that can be decoded ({err.strerror or err}); "
                                f"supported: {', '.join(AUDIO_SUFFIXES)}") from None

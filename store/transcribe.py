@@ -33,9 +33,14 @@ from store.speech_model import WHISPER_BASE, resolve_whisper_model
 
 RATE = 16_000  # what Whisper hears
 LANGUAGES = ("en", "zh")
-# Whisper base int8 on 2 cores, tests/test_audio.py's English speech: beam 1 and beam 5 gave the same
-# words, beam 5 took 1.4x as long (see `laidub bench --audio`), so greedy decoding.
-BEAM_SIZE = 1
+# Whisper base int8 on 2 busy cores (load 3.6), assistant/measure/speech.py's test speech: beam 1 gave English
+# WER 0.079 at 14.8x realtime and Chinese CER 0.49 at 1.9x (its temperature fallbacks re-decode); beam 5 gave
+# 0.067 at 14.4x and 0.41 at 8.3x. So beam 5.
+BEAM_SIZE = 5
+# After VAD, segment starts are mapped back from the speech-only audio and land at the end of the previous
+# speech: "The lighthouse keeper ..." spoken at 31.2 s was stamped 11.1 s. Word timestamps put 7 of the 8
+# test sentences within 0.3 s of where they are spoken (one still 30 s early), for ~1.5x the decoding time.
+WORD_TIMESTAMPS = True
 CUT_SEARCH = 10.0  # seconds at a window's end searched for its quietest moment
 CUT_BLOCK = RATE // 10  # loudness is compared per 100 ms
 CHECKPOINT_VERSION = 1  # bump when a checkpoint's meaning changes
@@ -126,16 +131,19 @@ class Transcriber:
         if samples.size < CUT_BLOCK:
             return language, []  # the tail of a file, or an empty one: too short to hold a word
         audio_f32 = samples.astype(np.float32) / 32768.0
-        pieces, info = self.model.transcribe(audio_f32, language=language or None, beam_size=self.beam_size,
-                                             vad_filter=True)
+
+        def decode(lang: str | None):
+            return self.model.transcribe(audio_f32, language=lang, beam_size=self.beam_size, vad_filter=True,
+                                         word_timestamps=WORD_TIMESTAMPS)
+
+        pieces, info = decode(language or None)
         if not language:
             if not info.duration_after_vad:
                 return "", []  # no speech: nothing to detect a language from
             probabilities = dict(info.all_language_probs or [])
             language = max(LANGUAGES, key=lambda lang: probabilities.get(lang, 0.0))
             if language != info.language:  # the first pass would decode as another language: redo it as ours
-                pieces, info = self.model.transcribe(audio_f32, language=language, beam_size=self.beam_size,
-                                                     vad_filter=True)
+                pieces, info = decode(language)
         found = []
         for piece in pieces:
             text = _simplified(piece.text.strip()) if language == "zh" else piece.text.strip()
@@ -157,7 +165,7 @@ class Transcriber:
             model = f"{model_bin}:{stat.st_size}:{stat.st_mtime_ns}" if stat else str(model_bin)
         else:
             model = WHISPER_BASE.sha256
-        settings = json.dumps([CHECKPOINT_VERSION, model, self.window_seconds, self.beam_size])
+        settings = json.dumps([CHECKPOINT_VERSION, model, self.window_seconds, self.beam_size, WORD_TIMESTAMPS])
         key = hashlib.sha256(settings.encode()).hexdigest()[:12]
         return self.cache_dir / "transcripts" / f"{audio.sha256[:32]}-{key}"
 
