@@ -256,9 +256,11 @@ def evaluate(path, retrieval_only, fast, as_json):
               help="Also time answering with the model (first token, total, prefix reuse, raw llama-cpp-python).")
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSONL of questions for --answers.")
+@click.option("--audio", is_flag=True,
+              help="Also time transcription: realtime factor, ingest vs raw faster-whisper, WER/CER, a 3-hour file's RSS.")
 @fast_option
 @command
-def bench(sizes, queries, answers, questions, fast, as_json):
+def bench(sizes, queries, answers, questions, audio, fast, as_json):
     """Time ingest, indexing and search (synthetic corpora, temporary) and answering with the model."""
     from assistant.measure.bench import QUESTIONS, bench_text, parse_sizes, run_bench
 
@@ -275,7 +277,12 @@ def bench(sizes, queries, answers, questions, fast, as_json):
         from assistant.answer import Assistant
 
         report["answers"] = bench_answers(Assistant(settings), asked, progress)
-    emit(as_json, report, bench_text(report) + (f"\n{json.dumps(report['answers'], indent=2)}" if answers else ""))
+    if audio:
+        from assistant.measure.bench_audio import bench_audio
+
+        report["audio"] = bench_audio(settings, progress)
+    extra = "".join(f"\n{json.dumps(report[part], indent=2)}" for part in ("answers", "audio") if part in report)
+    emit(as_json, report, bench_text(report) + extra)
 
 
 def main():
