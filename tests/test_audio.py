@@ -30,8 +30,10 @@ def speech(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="module")
-def transcriber(cache_dir: Path) -> Transcriber:
-    return Transcriber(cache_dir, window_seconds=60)
+def transcriber(cache_dir: Path, tmp_path_factory) -> Transcriber:
+    """The bundled model from the user's cache, checkpoints in a fresh dir: every run really transcribes."""
+    model = resolve_whisper_model("", cache_dir)
+    return Transcriber(tmp_path_factory.mktemp("checkpoints"), model_dir=str(model), window_seconds=60)
 
 
 def _library(tmp_path: Path, cache_dir: Path, transcriber: Transcriber) -> Library:
