@@ -91,7 +91,10 @@ def cli():
 @click.option("--update", is_flag=True, help="Read every followed feed again: new items added, changed ones updated.")
 @command
 def ingest(paths, episode_id, replace, update, as_json):
-    """Index LaiDub pages, episode JSON, chapter files, transcripts (SRT, VTT, JSON, HTML), or podcast feeds.
+    """Index LaiDub pages, episode JSON, chapter files, transcripts (SRT, VTT, JSON, HTML), audio, or podcast feeds.
+
+    Audio (.mp3 .m4a .wav .flac .ogg .opus) is transcribed offline with Whisper; an interrupted
+    transcription continues where it stopped when the command is run again.
 
     A feed (an http(s) URL, or a .xml/.rss/.atom file) becomes one episode per item, with the chapters,
     transcript and people it links, and is followed: `--update` reads every followed feed again.
@@ -161,14 +164,18 @@ def episodes(as_json):
 
 @cli.command()
 @click.argument("episode_id")
+@click.option("--transcript", is_flag=True, help="Print only its transcript, as Podcasting 2.0 JSON segments.")
 @command
-def export(episode_id, as_json):
-    """Print an episode as canonical episode JSON (re-importable with `laidub ingest`)."""
+def export(episode_id, transcript, as_json):
+    """Print an episode as canonical episode JSON (re-importable with `laidub ingest`), or its transcript."""
     library = open_library(Settings.from_env())
     episode = library.episode(episode_id)
     if not episode:
         raise UnknownFilter(f"unknown episode {episode_id!r}; see `laidub episodes`")
-    click.echo(episode.to_json())
+    if transcript and not episode.transcript:
+        raise UserError(f"episode {episode_id!r} has no transcript")
+    click.echo(json.dumps(render.transcript_json(episode), ensure_ascii=False, indent=2) if transcript
+               else episode.to_json())
 
 
 @cli.command()
@@ -292,9 +299,11 @@ def evaluate(path, retrieval_only, fast, as_json):
               help="JSONL of questions for --answers.")
 @click.option("--feed", "feed_items", default=0, show_default=True, type=click.IntRange(min=0),
               help="Also time ingesting a loopback feed of this many items with chapters and transcripts.")
+@click.option("--audio", is_flag=True,
+              help="Also time transcription: realtime factor, ingest vs raw faster-whisper, WER/CER, a 3-hour file's RSS.")
 @fast_option
 @command
-def bench(sizes, queries, answers, questions, feed_items, fast, as_json):
+def bench(sizes, queries, answers, questions, feed_items, audio, fast, as_json):
     """Time ingest, indexing and search (synthetic corpora, temporary) and answering with the model."""
     from assistant.measure.bench import QUESTIONS, bench_text, parse_sizes, run_bench
 
@@ -315,8 +324,13 @@ def bench(sizes, queries, answers, questions, feed_items, fast, as_json):
         from assistant.answer import Assistant
 
         report["answers"] = bench_answers(Assistant(settings), asked, progress)
+    if audio:
+        from assistant.measure.bench_audio import bench_audio
+
+        report["audio"] = bench_audio(settings, progress)
     text = bench_text(report) + (f"\n{feed_text(report['feed'])}" if feed_items else "")
-    emit(as_json, report, text + (f"\n{json.dumps(report['answers'], indent=2)}" if answers else ""))
+    extra = "".join(f"\n{json.dumps(report[part], indent=2)}" for part in ("answers", "audio") if part in report)
+    emit(as_json, report, text + extra)
 
 
 def main():

@@ -78,7 +78,13 @@ class Settings:
                            shown="(in process)")
     llm_model: str = setting("", "LAIDUB_LLM_MODEL", "model name for that server (default: the first it lists)")
     llm_api_key: str = setting("", "LAIDUB_LLM_API_KEY", "API key for that server")
-    n_threads: int = setting(0, "LAIDUB_THREADS", "llama.cpp threads; `0`: all cores", _whole(0))
+    n_threads: int = setting(0, "LAIDUB_THREADS", "llama.cpp and Whisper threads; `0`: all cores", _whole(0))
+    whisper_model: str = setting("", "LAIDUB_WHISPER_MODEL", "any CTranslate2 Whisper model directory, for audio",
+                                 shown="(bundled base)")
+    # Each window is decoded, transcribed and checkpointed alone: memory holds one window (5 min of 16 kHz
+    # audio is 10 MB), and a killed ingest loses at most one window's work (about 50 s at 6x realtime).
+    transcribe_window: int = setting(300, "LAIDUB_TRANSCRIBE_WINDOW",
+                                     "seconds of audio transcribed and checkpointed at a time", _whole(30, 3600))
     # Below 512 tokens the system prompt, a source and an answer no longer fit.
     n_ctx: int = setting(4096, "LAIDUB_N_CTX", "model context, in tokens", _whole(512))
     max_answer_tokens: int = setting(320, "LAIDUB_MAX_ANSWER_TOKENS", "longest answer, in tokens", _whole(16))

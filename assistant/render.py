@@ -42,6 +42,13 @@ def feed_text(feed: Feed) -> str:
     return f"{feed.title}  {feed.url}  ({feed.items} items, refreshed {feed.refreshed})"
 
 
+def transcript_json(episode: Episode) -> dict:
+    """The transcript in the Podcasting 2.0 JSON transcript form: {"version", "segments": [{startTime, ...}]}."""
+    segments = [{**({"speaker": s.speaker} if s.speaker else {}), "startTime": s.start, "endTime": s.end,
+                 "body": s.text} for s in episode.transcript]
+    return {"version": "1.0.0", "segments": segments}
+
+
 def person_json(person: Person) -> dict:
     return {"name": person.name, "aliases": person.aliases, "episodes": person.roles, "description": person.description}
 

