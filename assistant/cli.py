@@ -7,10 +7,12 @@ Errors a user can fix (a bad file, an unknown filter, a missing model) print one
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import click
 
@@ -160,6 +162,34 @@ def episodes(as_json):
     eps = open_library(Settings.from_env()).episodes()
     text = "\n".join(f"{e.id}  {e.title} ({len(e.chapters)} chapters)" for e in eps) or "No episodes indexed."
     emit(as_json, {"episodes": [render.episode_json(e) for e in eps]}, text)
+
+
+@cli.command()
+@click.argument("episode_ids", nargs=-1, required=True)
+@command
+def transcribe(episode_ids, as_json):
+    """Transcribe feed episodes from their audio: each enclosure is downloaded (with progress, at most 1 GiB)
+    into the cache dir, transcribed offline, and the transcript stored with the episode."""
+    settings = Settings.from_env()
+    library = open_library(settings)
+    results = []
+    with Fetcher(settings.fetch_timeout, progress=_stderr) as fetcher:
+        for episode_id in episode_ids:
+            results.append(library.transcribe_into(episode_id, _enclosure(library, fetcher, episode_id, settings)))
+    emit(as_json, {"ingested": [render.ingest_json(r) for r in results]}, "\n".join(map(render.ingest_text, results)))
+
+
+def _enclosure(library, fetcher: Fetcher, episode_id: str, settings: Settings) -> Path:
+    """The episode's audio as a local file: its enclosure downloaded once into the cache dir."""
+    episode = library.episode(episode_id)
+    if episode is None or not episode.media_url.startswith(("http://", "https://")):
+        problem = "no such episode" if episode is None else "it has no audio enclosure to download"
+        raise SettingsError(f"cannot transcribe {episode_id!r}: {problem}")
+    suffix = Path(urlparse(episode.media_url).path).suffix.lower()
+    downloads = settings.cache_dir / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    dest = downloads / f"{hashlib.sha256(episode.media_url.encode()).hexdigest()[:32]}{suffix or '.mp3'}"
+    return dest if dest.is_file() else fetcher.download(episode.media_url, dest)
 
 
 @cli.command()

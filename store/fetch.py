@@ -1,11 +1,13 @@
-"""Fetching what a feed points at: the feed itself, its chapters and transcripts. Never audio.
+"""Fetching what a feed points at: the feed itself, its chapters and transcripts, and (when asked) its audio.
 
 One GET per call, streamed and stopped at a size limit (a `Content-Length` over it is refused before
 any body is read), a timeout per network step and one for the whole fetch (a server dribbling a byte
 a second stays under every read timeout), redirects followed by hand so a loop is named as one.
 Only http(s) URLs and, for what the user names on the command line, local files: a link in a remote
 feed cannot make us read this machine's files. Every failure is a FetchError: one line naming the
-URL and what to do; each fetch reports one progress line.
+URL and what to do; each fetch reports one progress line. Audio is never fetched with a feed: a
+listener asks for an episode's transcription (`laidub transcribe ID`), and `download` streams the
+enclosure to a file, never holding it in memory.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from store.formats import MAX_FILE_BYTES
 # 0.4 s in ElementTree here (5.5 MiB/s), so 32 MiB bounds a feed's parse to about 7 s.
 MAX_FEED_BYTES = 32 * 2**20
 MAX_LINKED_BYTES = MAX_FILE_BYTES  # a chapters or transcript file: the same limit as a file given by hand
+# An enclosure: a 3-hour MP3 at 128 kbit/s is 173 MB and a 3-hour 16 kHz mono WAV 346 MB; 1 GiB leaves room
+# for lossless audio and still refuses the misconfigured multi-GB link before a byte of it is read.
+MAX_ENCLOSURE_BYTES = 2**30
 MAX_REDIRECTS = 5  # hosts chain a tracking prefix or two before the file; more is a misconfiguration
 USER_AGENT = "LaiDubAsk/0.1 (podcast feed reader)"
 
@@ -79,6 +84,20 @@ class Fetcher:
         self.progress(f"fetched {url} ({_size(len(fetched.body))}, {time.monotonic() - start:.1f} s)")
         return fetched
 
+    def download(self, url: str, dest: Path, limit: int = MAX_ENCLOSURE_BYTES) -> Path:
+        """An http(s) file streamed to `dest` (written beside it, then renamed, so `dest` is whole or absent),
+        with a progress line every 10 %; no overall time limit, only the per-step timeout: audio is big."""
+        partial = dest.with_name(dest.name + ".part")
+        try:
+            with partial.open("wb") as out:
+                self._get(url, limit, time.monotonic(), _Saving(out, self.progress, url), whole_timeout=False)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        partial.replace(dest)
+        self.progress(f"downloaded {url} ({_size(dest.stat().st_size)})")
+        return dest
+
     def _fetch(self, url: str, limit: int, base: Fetched | None, start: float) -> Fetched:
         scheme = urlparse(url).scheme.lower()
         if scheme in ("http", "https"):
@@ -89,7 +108,8 @@ class Fetcher:
             return _read_file(url, limit)
         raise FetchError(url, f"unsupported URL scheme {scheme!r}; use http(s) or a file path")
 
-    def _get(self, url: str, limit: int, start: float) -> Fetched:
+    def _get(self, url: str, limit: int, start: float, sink: _Saving | None = None,
+             whole_timeout: bool = True) -> Fetched:
         seen = [url]
         while True:
             try:
@@ -99,7 +119,7 @@ class Fetcher:
                         continue
                     if response.status_code >= 400:
                         raise FetchError(url, _status_problem(response.status_code, response.reason_phrase))
-                    body = self._read(response, url, limit, start)
+                    body = self._read(response, url, limit, start if whole_timeout else None, sink)
                     kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
                     return Fetched(str(response.url), body, kind)
             except httpx.TimeoutException:
@@ -107,19 +127,42 @@ class Fetcher:
             except httpx.TransportError as err:
                 raise FetchError(url, _transport_problem(err)) from None
 
-    def _read(self, response: httpx.Response, url: str, limit: int, start: float) -> bytes:
+    def _read(self, response: httpx.Response, url: str, limit: int, start: float | None,
+              sink: _Saving | None = None) -> bytes:
+        """The body (or b"" when `sink` takes it), stopped at `limit`; `start` None: no overall time limit."""
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise FetchError(url, f"{_size(int(declared))}, over the limit of {_size(limit)}; not downloaded")
         chunks, size = [], 0
         for chunk in response.iter_bytes():  # decoded: a gzip bomb stops at the limit too
-            chunks.append(chunk)
             size += len(chunk)
             if size > limit:
                 raise FetchError(url, f"larger than the limit of {_size(limit)}; stopped reading")
-            if time.monotonic() - start > self.timeout:
+            if start is not None and time.monotonic() - start > self.timeout:
                 raise FetchError(url, f"not complete within {self.timeout:g} s (timed out)")
+            if sink:
+                sink.write(chunk, size, int(declared) if declared.isdigit() else 0)
+            else:
+                chunks.append(chunk)
         return b"".join(chunks)
+
+
+@dataclass
+class _Saving:
+    """Where a download's body goes, reporting each tenth of a declared size (or each 50 MiB of an undeclared one)."""
+
+    out: object
+    progress: Callable[[str], None]
+    url: str
+    _reported: int = 0
+
+    def write(self, chunk: bytes, done: int, total: int) -> None:
+        self.out.write(chunk)
+        step = total // 10 if total else 50 * 2**20
+        if step and done // step > self._reported:
+            self._reported = done // step
+            shown = f"{100 * done // total} % of {_size(total)}" if total else _size(done)
+            self.progress(f"downloading {self.url}: {shown}")
 
 
 def _next_hop(response: httpx.Response, seen: list[str]) -> str:

@@ -383,3 +383,41 @@ def test_a_transcript_attached_by_hand_survives_a_refresh(server, cli, env, tmp_
     assert (refreshed["added"], refreshed["updated"], refreshed["removed"], refreshed["unchanged"]) == (0, 0, 0, 2)
     episode = next(e for e in run_json(cli, env, "episodes")["episodes"] if e["id"] == "lsg-004")
     assert episode["transcript_segments"] == 1
+
+
+# -- enclosures: `laidub transcribe ID` downloads a feed item's audio and transcribes it ---------------------
+
+AUDIO_FEED = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Loopback Audio</title><language>en</language>
+  <item><title>The lighthouse episode</title><guid>la-001</guid>
+    <enclosure url="BASE/audio/talk.wav" type="audio/wav" length="0"/></item>
+  <item><title>A huge enclosure</title><guid>la-002</guid>
+    <enclosure url="BASE/audio/huge.mp3" type="audio/mpeg" length="GIB2"/></item>
+</channel></rss>"""
+
+
+def test_an_enclosure_over_the_limit_is_refused_unread_and_leaves_no_file(server, fetcher, tmp_path):
+    with pytest.raises(FetchError, match="over the limit of 1.0 GiB; not downloaded"):
+        fetcher.download(f"{server.url}/audio/huge.mp3", tmp_path / "huge.mp3")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.e2e
+def test_a_feed_episode_is_transcribed_from_its_enclosure_and_searchable(cli, env, tmp_path):
+    from assistant.measure.speech import ENGLISH, synthesize
+
+    talk = tmp_path / "talk.wav"
+    placed = synthesize(ENGLISH[1:3], "en", talk)  # two sentences, the second after 20 s of silence
+    with Loopback({}) as loopback:
+        feed = AUDIO_FEED.replace("BASE", loopback.url).replace("GIB2", GIB2).encode()
+        loopback.routes.update({"/feed.xml": Route(body=feed), "/audio/talk.wav": Route(body=talk.read_bytes()),
+                                **{k: v for k, v in quirk_routes(loopback.url).items() if k == "/audio/huge.mp3"}})
+        run_json(cli, env, "ingest", f"{loopback.url}/feed.xml")
+        done = run_json(cli, env, "transcribe", "la-001")
+        refused = run_json(cli, env, "transcribe", "la-002", code=2)
+    assert [r["episode_id"] for r in done["ingested"]] == ["la-001"]
+    assert "over the limit" in refused["error"]
+    hits = run_json(cli, env, "search", "lighthouse keeper purple umbrellas", "--k", "1")["results"]
+    assert hits[0]["episode_id"] == "la-001" and abs(hits[0]["start_seconds"] - placed[1].start) <= 15
+    episode = next(e for e in run_json(cli, env, "episodes")["episodes"] if e["id"] == "la-001")
+    assert episode["media_url"] == f"{loopback.url}/audio/talk.wav"  # plays from the enclosure, not a copy
