@@ -86,16 +86,55 @@ def cli():
 @click.option("--episode", "episode_id", help="Episode id a transcript (.srt/.vtt) or chapters file belongs to.")
 @click.option("--replace", is_flag=True,
               help="Let a file update a stored episode with its id that came from another file (else it gets a new id).")
+@click.option("--chapters/--no-chapters", default=True, show_default=True,
+              help="Give an episode with a transcript and no chapters generated ones (topic segmentation and the model).")
 @command
-def ingest(paths, episode_id, replace, as_json):
+def ingest(paths, episode_id, replace, chapters, as_json):
     """Index LaiDub pages, episode JSON, Podcasting 2.0 chapters JSON or SRT/VTT transcripts.
 
     Every file is checked before anything is written; then each episode is written whole. If the
     command is interrupted, the episodes already written stay, and running it again finishes the rest.
+    An episode with a transcript and no chapters then gets generated ones; if the model fails, it stays
+    indexed with its transcript and the result says so.
     """
-    library = open_library(Settings.from_env())
-    results = library.ingest(list(paths), episode_id=episode_id, replace=replace)
+    from assistant.chaptering import ingest_with_chapters, lazy_chapterer
+
+    settings = Settings.from_env()
+    library = open_library(settings)
+    results = ingest_with_chapters(library, lambda: library.ingest(list(paths), episode_id=episode_id, replace=replace),
+                                   lazy_chapterer(settings, library) if chapters else None, _chapter_progress)
     emit(as_json, {"ingested": [render.ingest_json(r) for r in results]}, "\n".join(map(render.ingest_text, results)))
+
+
+def _chapter_progress(title: str, done: int, total: int) -> None:
+    click.echo(f"Generating chapters for {title}: titling {done + 1}/{total}…", err=True)
+
+
+@cli.command()
+@click.argument("episode_id")
+@fast_option
+@command
+def chapters(episode_id, fast, as_json):
+    """Generate chapters for an episode's transcript (again, if they were generated before).
+
+    An episode whose publisher gave chapters keeps them: only generated ones are replaced.
+    """
+    from assistant.chaptering import lazy_chapterer, write_chapters
+
+    settings = Settings.from_env(fast=fast)
+    library = open_library(settings)
+    episode = library.episode(episode_id)
+    if episode is None:
+        raise UnknownFilter(f"unknown episode {episode_id!r}; see `laidub episodes`")
+    if any(not c.generated for c in episode.chapters):
+        raise UserError(f"{episode_id} has its publisher's chapters; only generated chapters are replaced")
+    if not episode.transcript:
+        raise UserError(f"{episode_id} has no transcript to make chapters from; ingest one with --episode {episode_id}")
+    made = lazy_chapterer(settings, library)().chapters(episode, lambda done, total: _chapter_progress(
+        episode.title, done, total))
+    write_chapters(library, episode, made)
+    emit(as_json, {"episode_id": episode.id, "chapters": [render.chapter_json(c) for c in made]},
+         "\n".join(map(render.chapter_text, made)))
 
 
 @cli.command()
@@ -114,7 +153,7 @@ def remove(episode_id, as_json):
 def episodes(as_json):
     """List indexed episodes."""
     eps = open_library(Settings.from_env()).episodes()
-    text = "\n".join(f"{e.id}  {e.title} ({len(e.chapters)} chapters)" for e in eps) or "No episodes indexed."
+    text = "\n".join(f"{e.id}  {e.title} ({render.chapters_count(e)})" for e in eps) or "No episodes indexed."
     emit(as_json, {"episodes": [render.episode_json(e) for e in eps]}, text)
 
 
@@ -249,9 +288,11 @@ def evaluate(path, retrieval_only, fast, as_json):
               help="Also time answering with the model (first token, total, prefix reuse, raw llama-cpp-python).")
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSONL of questions for --answers.")
+@click.option("--chapters", "chapters_only", is_flag=True,
+              help="Only measure chapter generation's topic segmentation on the seed episodes (seconds, no model).")
 @fast_option
 @command
-def bench(sizes, queries, answers, questions, fast, as_json):
+def bench(sizes, queries, answers, questions, chapters_only, fast, as_json):
     """Time ingest, indexing and search (synthetic corpora, temporary) and answering with the model."""
     from assistant.measure.bench import QUESTIONS, bench_text, parse_sizes, run_bench
 
@@ -259,6 +300,12 @@ def bench(sizes, queries, answers, questions, fast, as_json):
         click.echo(f"bench: {step}", err=True)
 
     settings = Settings.from_env(fast=fast)
+    if chapters_only:
+        from assistant.measure.bench_chapters import bench_chapters, chapters_text
+
+        report = {"chapters": bench_chapters(settings)}
+        emit(as_json, report, chapters_text(report["chapters"]))
+        return
     if answers:
         from assistant.measure.bench_answers import bench_answers, load_questions
 
