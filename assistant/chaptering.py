@@ -144,11 +144,22 @@ def ingest_with_chapters(library: Library, ingest: Callable[[], list[IngestResul
             write_chapters(library, episode, chapters)
         except Exception as err:  # noqa: BLE001 - any failure of the model step leaves the episode as ingested
             log.warning("chapters not generated for %s", episode.id, exc_info=True)
-            result.note = _join(result.note, f"chapters were not generated ({err}); the transcript is indexed")
+            result.note = _join(result.note, f"{NOT_GENERATED} ({err}); the transcript is indexed")
             continue
-        result.note = _join(result.note, f"{len(chapters)} chapters generated")
+        result.note = _join(result.note, f"{len(chapters)} {GENERATED}")
     return results
 
 
+GENERATED, NOT_GENERATED = "chapters generated", "chapters were not generated"
+_SEPARATOR = "; "
+_CHAPTER_NOTE = re.compile(rf"(?:^|{_SEPARATOR})(\d+ {GENERATED}|{NOT_GENERATED}.*)$", re.S)
+
+
 def _join(note: str, more: str) -> str:
-    return f"{note}; {more}" if note else more
+    return f"{note}{_SEPARATOR}{more}" if note else more
+
+
+def split_note(note: str) -> tuple[str, str]:
+    """An ingest result's note as (what the ingest said, what the chapter step added last)."""
+    match = _CHAPTER_NOTE.search(note)
+    return (note[: match.start()], match.group(1)) if match else (note, "")
