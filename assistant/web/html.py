@@ -309,7 +309,7 @@ def _episode_body(episode: Episode, labels: Labels, audio_src: str, cited: Seque
 
 def _timeline(episode: Episode, cited: Sequence[int], labels: Labels) -> str:
     """The chapters as a bar, with the cited moments marked; EPISODE_JS places them (the CSP forbids style attributes)."""
-    length = max([episode.duration, *(c.end for c in episode.chapters), *cited, 1])
+    length = max([episode.duration, *(c.end for c in episode.chapters), 1])
     parts = "".join(
         f'<a class="tl-chapter{" auto" if c.generated else ""}" href="#t={c.start}" data-start="{c.start}" '
         f'data-end="{c.end}" title="{c.timestamp} {text(c.title)}"></a>'
