@@ -46,8 +46,8 @@ def chapter_text(chapter: Chapter) -> str:
 
 
 def chapters_count(episode: Episode) -> str:
-    """"13 chapters", or "9 chapters (generated)" when the model made them."""
-    generated = GENERATED if any(c.generated for c in episode.chapters) else ""
+    """"13 chapters", or "9 chapters, generated" when the model made them."""
+    generated = ", generated" if any(c.generated for c in episode.chapters) else ""
     return f"{len(episode.chapters)} chapters{generated}"
 
 

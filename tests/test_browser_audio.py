@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from conftest import VENV_BIN
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from test_app_api import running_app
-from test_browser import CHROMIUM, CHROMIUM_ARGS
+from test_browser import browser  # noqa: F401 - the fixture: Debian's Chromium, headless
 
 from assistant.citations import Citation
 from assistant.web import html as ui
@@ -65,13 +65,10 @@ def audio_app(make_env: Callable, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 @pytest.fixture(scope="module")
-def page() -> Iterator[Page]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        browser.close()
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    yield context.new_page()
+    context.close()
 
 
 def playing(page: Page, selector: str, second: float) -> None:

@@ -95,3 +95,17 @@ def test_the_cli_prints_where_to_hear_a_citation_and_marks_generated_chapters():
     assert lines[-2].startswith("[1] ") and lines[-2].endswith("(generated)")
     assert lines[-1] == "    ▶ file:///data/media/talk.wav#t=30"
     assert render.chapter_text(Chapter(75, 90, "Topic", generated=True)) == "01:15  Topic (generated)"
+
+
+def test_the_library_shows_a_feed_episodes_show_date_people_transcript_and_auto_chapters():
+    labels = ui.Labels(ui.Prompts(Settings.from_env().prompts_dir), "en")
+    feed = Episode(id="f", title="Feed item", show="The Show", published="2026-11-02T08:00:00Z", duration=600,
+                   host="Ann <i>", guests=["Bo"], media_url="https://cdn.example.org/f.mp3",
+                   chapters=[Chapter(0, 600, "Made", "", generated=True)],
+                   transcript=[TranscriptSegment(0, 5, "Hi.")])  # fmt: skip
+    bare = Episode(id="b", title="Bare", chapters=[Chapter(0, 60, "Given", "")])
+    html = ui.library_html([feed, bare], labels)
+    assert "The Show · 2026-11-02 · 10:00" in html
+    assert '<span class="ld-pill">Ann &lt;i&gt;</span><span class="ld-pill">Bo</span>' in html
+    assert "Transcript: 1 lines" in html and "No transcript" in html and ">Audio<" in html
+    assert html.count('class="ld-auto"') == 1
