@@ -84,6 +84,7 @@ class Chapterer:
                 chosen.append(i)
                 used += size
         text = "\n".join(passages[i] for i in sorted(chosen))
+        # A block is ~20 s (about 60 tokens); only one giant cue (a transcript without timing) gets this far.
         return text if self.llm.count_tokens(text) <= EXCERPT_TOKENS * 2 else text[: EXCERPT_TOKENS * 4]
 
 
