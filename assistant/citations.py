@@ -49,6 +49,8 @@ class Citation:
     start_seconds: int
     url: str
     quote: str
+    generated: bool = False  # the chapter was made by topic segmentation and the model
+    media: str = ""  # the episode's audio at the cited second (`file://...#t=951`, or its enclosure URL), if it has audio
 
     @property
     def label(self) -> str:
@@ -62,6 +64,8 @@ def citation_for(source: Source, marker: int) -> Citation:
         marker=marker, episode_id=episode.id, episode_title=episode.title,
         title=source.chapter.title if source.chapter else source.hit.chunk.title,
         start=format_timestamp(start), start_seconds=start, url=f"{base}#t={start}", quote=source.quote,
+        generated=bool(source.chapter and source.chapter.generated),
+        media=f"{episode.media_url}#t={start}" if episode.media_url else "",
     )  # fmt: skip
 
 

@@ -91,8 +91,11 @@ def cli():
 @click.option("--replace", is_flag=True,
               help="Let a file update a stored episode with its id that came from another file (else it gets a new id).")
 @click.option("--update", is_flag=True, help="Read every followed feed again: new items added, changed ones updated.")
+@click.option("--chapters/--no-chapters", default=None,
+              help="Give an episode with a transcript and no chapters generated ones (topic segmentation and the "
+                   "model). Default: on for files, off for feeds (a feed can bring hundreds: `laidub chapters ID`).")
 @command
-def ingest(paths, episode_id, replace, update, as_json):
+def ingest(paths, episode_id, replace, update, chapters, as_json):
     """Index LaiDub pages, episode JSON, chapter files, transcripts (SRT, VTT, JSON, HTML), audio, or podcast feeds.
 
     Audio (.mp3 .m4a .wav .flac .ogg .opus) is transcribed offline with Whisper; an interrupted
@@ -102,6 +105,8 @@ def ingest(paths, episode_id, replace, update, as_json):
     transcript and people it links, and is followed: `--update` reads every followed feed again.
     Everything is checked before anything is written; then each episode is written whole. If the
     command is interrupted, the episodes already written stay, and running it again finishes the rest.
+    An episode with a transcript and no chapters then gets generated ones; if the model fails, it stays
+    indexed with its transcript and the result says so.
     """
     feeds = [p for p in paths if is_feed(p)]
     if update and paths:
@@ -110,10 +115,15 @@ def ingest(paths, episode_id, replace, update, as_json):
         raise SettingsError("ingest feeds and files in separate commands (--episode is for transcript files)")
     if not paths and not update:
         raise SettingsError("give files or feed URLs to ingest, or --update to refresh the followed feeds")
+    from assistant.chaptering import ingest_with_chapters, lazy_chapterer
+
     settings = Settings.from_env()
     library = open_library(settings)
+    wanted = chapters if chapters is not None else not (feeds or update)
+    chapterer = lazy_chapterer(settings, library) if wanted else None
     if not feeds and not update:
-        results = library.ingest([Path(p) for p in paths], episode_id=episode_id, replace=replace)
+        results = ingest_with_chapters(library, lambda: library.ingest([Path(p) for p in paths], episode_id=episode_id,
+                                                                       replace=replace), chapterer, _chapter_progress)
         emit(as_json, {"ingested": [render.ingest_json(r) for r in results]}, "\n".join(map(render.ingest_text, results)))
         return
     with Fetcher(settings.fetch_timeout, progress=_stderr) as fetcher:
@@ -121,6 +131,7 @@ def ingest(paths, episode_id, replace, update, as_json):
             done = library.update_feeds(fetcher, replace, progress=_indexing)
         else:
             done = library.ingest_feeds(feeds, fetcher, replace, progress=_indexing)
+    ingest_with_chapters(library, lambda: done.results, chapterer, _chapter_progress)
     emit(as_json, render.feed_ingest_json(done), render.feed_ingest_text(done))
     if done.errors:
         sys.exit(1)  # the one JSON object is printed; the exit code tells a script that a feed failed
@@ -144,6 +155,37 @@ def _indexing(done: int, total: int, title: str) -> None:
         click.echo(f"indexing ({done + 1}/{total}) {title}", err=True)
 
 
+def _chapter_progress(title: str, done: int, total: int) -> None:
+    click.echo(f"Generating chapters for {title}: titling {done + 1}/{total}…", err=True)
+
+
+@cli.command()
+@click.argument("episode_id")
+@fast_option
+@command
+def chapters(episode_id, fast, as_json):
+    """Generate chapters for an episode's transcript (again, if they were generated before).
+
+    An episode whose publisher gave chapters keeps them: only generated ones are replaced.
+    """
+    from assistant.chaptering import lazy_chapterer, write_chapters
+
+    settings = Settings.from_env(fast=fast)
+    library = open_library(settings)
+    episode = library.episode(episode_id)
+    if episode is None:
+        raise UnknownFilter(f"unknown episode {episode_id!r}; see `laidub episodes`")
+    if any(not c.generated for c in episode.chapters):
+        raise UserError(f"{episode_id} has its publisher's chapters; only generated chapters are replaced")
+    if not episode.transcript:
+        raise UserError(f"{episode_id} has no transcript to make chapters from; ingest one with --episode {episode_id}")
+    made = lazy_chapterer(settings, library)().chapters(episode, lambda done, total: _chapter_progress(
+        episode.title, done, total))
+    write_chapters(library, episode, made)
+    emit(as_json, {"episode_id": episode.id, "chapters": [render.chapter_json(c) for c in made]},
+         "\n".join(map(render.chapter_text, made)))
+
+
 @cli.command()
 @click.argument("episode_id")
 @command
@@ -160,7 +202,7 @@ def remove(episode_id, as_json):
 def episodes(as_json):
     """List indexed episodes."""
     eps = open_library(Settings.from_env()).episodes()
-    text = "\n".join(f"{e.id}  {e.title} ({len(e.chapters)} chapters)" for e in eps) or "No episodes indexed."
+    text = "\n".join(f"{e.id}  {e.title} ({render.chapters_count(e)})" for e in eps) or "No episodes indexed."
     emit(as_json, {"episodes": [render.episode_json(e) for e in eps]}, text)
 
 
@@ -169,13 +211,19 @@ def episodes(as_json):
 @command
 def transcribe(episode_ids, as_json):
     """Transcribe feed episodes from their audio: each enclosure is downloaded (with progress, at most 1 GiB)
-    into the cache dir, transcribed offline, and the transcript stored with the episode."""
+    into the cache dir, transcribed offline, and the transcript stored with the episode; an episode without
+    chapters then gets generated ones."""
+    from assistant.chaptering import ingest_with_chapters, lazy_chapterer
+
     settings = Settings.from_env()
     library = open_library(settings)
-    results = []
-    with Fetcher(settings.fetch_timeout, progress=_stderr) as fetcher:
-        for episode_id in episode_ids:
-            results.append(library.transcribe_into(episode_id, _enclosure(library, fetcher, episode_id, settings)))
+
+    def transcribe_all() -> list:
+        with Fetcher(settings.fetch_timeout, progress=_stderr) as fetcher:
+            return [library.transcribe_into(episode_id, _enclosure(library, fetcher, episode_id, settings))
+                    for episode_id in episode_ids]
+
+    results = ingest_with_chapters(library, transcribe_all, lazy_chapterer(settings, library), _chapter_progress)
     emit(as_json, {"ingested": [render.ingest_json(r) for r in results]}, "\n".join(map(render.ingest_text, results)))
 
 
@@ -331,9 +379,11 @@ def evaluate(path, retrieval_only, fast, as_json):
               help="Also time ingesting a loopback feed of this many items with chapters and transcripts.")
 @click.option("--audio", is_flag=True,
               help="Also time transcription: realtime factor, ingest vs raw faster-whisper, WER/CER, a 3-hour file's RSS.")
+@click.option("--chapters", "chapters_only", is_flag=True,
+              help="Only measure chapter generation's topic segmentation on the seed episodes (seconds, no model).")
 @fast_option
 @command
-def bench(sizes, queries, answers, questions, feed_items, audio, fast, as_json):
+def bench(sizes, queries, answers, questions, feed_items, audio, chapters_only, fast, as_json):
     """Time ingest, indexing and search (synthetic corpora, temporary) and answering with the model."""
     from assistant.measure.bench import QUESTIONS, bench_text, parse_sizes, run_bench
 
@@ -341,6 +391,12 @@ def bench(sizes, queries, answers, questions, feed_items, audio, fast, as_json):
         click.echo(f"bench: {step}", err=True)
 
     settings = Settings.from_env(fast=fast)
+    if chapters_only:
+        from assistant.measure.bench_chapters import bench_chapters, chapters_text
+
+        report = {"chapters": bench_chapters(settings)}
+        emit(as_json, report, chapters_text(report["chapters"]))
+        return
     if answers:
         from assistant.measure.bench_answers import bench_answers, load_questions
 

@@ -54,7 +54,11 @@ class Source:
 
     @property
     def start(self) -> int:
-        return self.chapter.start if self.chapter else self.hit.chunk.start
+        """The second a citation points at: the chapter's start, except in a generated chapter, whose start is
+        a guess at a topic change (minutes from the words): there a transcript hit cites its own second."""
+        if self.chapter and not (self.chapter.generated and self.hit.chunk.kind == "segment"):
+            return self.chapter.start
+        return self.hit.chunk.start
 
     @property
     def text(self) -> str:

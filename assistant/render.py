@@ -6,12 +6,14 @@ import dataclasses
 
 from assistant.citations import Citation
 from assistant.results import Answer, CompareRow, Comparison
-from store.episode import Episode, format_timestamp
+from store.episode import Chapter, Episode, format_timestamp
 from store.feeds import Feed
 from store.index import IngestResult
 from store.library import FeedIngest
 from store.people import Person
 from store.retrieve import Hit
+
+GENERATED = " (generated)"  # a chapter the model made, not the publisher
 
 
 def hit_json(hit: Hit) -> dict:
@@ -31,6 +33,7 @@ def episode_json(episode: Episode) -> dict:
         "chapters": len(episode.chapters), "entities": len(episode.entities),
         "transcript_segments": len(episode.transcript), "tags": episode.tags, "url": episode.url,
         "published": episode.published, "media_url": episode.media_url, "media_type": episode.media_type,
+        "generated_chapters": sum(c.generated for c in episode.chapters),
     }  # fmt: skip
 
 
@@ -47,6 +50,23 @@ def transcript_json(episode: Episode) -> dict:
     segments = [{**({"speaker": s.speaker} if s.speaker else {}), "startTime": s.start, "endTime": s.end,
                  "body": s.text} for s in episode.transcript]
     return {"version": "1.0.0", "segments": segments}
+
+
+def chapter_json(chapter: Chapter) -> dict:
+    return {
+        "start": chapter.timestamp, "start_seconds": chapter.start, "end_seconds": chapter.end, "title": chapter.title,
+        "summary": chapter.body, "language": chapter.language, "generated": chapter.generated,
+    }  # fmt: skip
+
+
+def chapter_text(chapter: Chapter) -> str:
+    return f"{chapter.timestamp}  {chapter.title}{GENERATED if chapter.generated else ''}"
+
+
+def chapters_count(episode: Episode) -> str:
+    """"13 chapters", or "9 chapters, generated" when the model made them."""
+    generated = ", generated" if any(c.generated for c in episode.chapters) else ""
+    return f"{len(episode.chapters)} chapters{generated}"
 
 
 def person_json(person: Person) -> dict:
@@ -115,5 +135,11 @@ def answer_text(answer: Answer) -> str:
     lines = [answer.text]
     if answer.citations:
         lines.append("")
-        lines += [f"[{c.marker}] {c.label}  {c.title}" for c in answer.citations]
+        lines += [citation_text(c) for c in answer.citations]
     return "\n".join(lines)
+
+
+def citation_text(citation: Citation) -> str:
+    """`[1] Episode · 15:51  Chapter`, and on the next line where to hear it when the episode has audio."""
+    line = f"[{citation.marker}] {citation.label}  {citation.title}{GENERATED if citation.generated else ''}"
+    return f"{line}\n    ▶ {citation.media}" if citation.media else line

@@ -34,7 +34,7 @@ ENGLISH = ("What does Yann LeCun think about LLMs?", LECUN)
 CHINESE = ("维尼亚尔斯怎么看持续学习？", GEMINI)
 SEED_EPISODES = {e.id: e for e in load_file(REPO / "seeds" / "laidub-page.txt")}
 BAD_EPISODE = '{"id": "bad", "title": 5, "chapters": "nope"}'
-CHIP = re.compile(r'<a class="ld-chip" href="/episode/([^"#]+)#t=(\d+)"[^>]*>'
+CHIP = re.compile(r'<a class="ld-chip" href="/episode/([^"#?]+)(?:\?cited=[\d,]+)?#t=(\d+)"[^>]*>'
                   r'<span class="ld-chip-n">\d+</span>([^<]*)</a>')
 
 

@@ -141,7 +141,7 @@ def test_episode_text_renders_inert_in_the_library_and_the_sources():
 def test_answers_render_inert_and_our_chips_are_the_only_links():
     html = ui.answer_html(f"He said {SCRIPT} and {LINK} [1].", [evil_citation()], refused=False)
     assert_inert(html)
-    assert re.findall(r'href="([^"]*)"', html) == ["/episode/evil-episode#t=0"]  # not the javascript: URL
+    assert re.findall(r'href="([^"]*)"', html) == ["/episode/evil-episode?cited=0#t=0"]  # not the javascript: URL
     assert '<sup class="ld-marker">1</sup>' in html
     # One line: markdown never sees a blank line, so it leaves the whole HTML block alone.
     assert "\n" not in html and "\n" not in ui.streaming_html(f"a\n\n{LINK}\n\nb")
@@ -286,7 +286,7 @@ def test_an_answer_streams_then_ends_with_chips_sources_and_a_turn(scripted_app:
     assert any("ld-cursor" in b for b in bubbles[1:-1]), "the answer streams"
     chatbot, turns, sources, answer = outputs[-1]
     assert "<script" not in chatbot[-1]["content"].lower()
-    assert 'class="ld-chip" href="/episode/yann-lecun-on-what-comes-after-llms#t=' in chatbot[-1]["content"]
+    assert 'class="ld-chip" href="/episode/yann-lecun-on-what-comes-after-llms?cited=3480#t=3480"' in chatbot[-1]["content"]
     assert "ld-cited" in sources and turns[-1].question == "Why did Yann LeCun leave Meta?"
     assert turns[-1].answer == answer.text
 

@@ -108,7 +108,8 @@ def chips(bubble: Locator) -> list[tuple[str, int, str]]:
     """(episode id, second, label) of each citation chip in a bubble."""
     found = []
     for chip in bubble.locator("a.ld-chip").all():
-        episode, second = re.fullmatch(r"/episode/([^#]+)#t=(\d+)", chip.get_attribute("href")).groups()
+        # the chip's own second, after the moments the answer cites in that episode (its page marks them)
+        episode, second = re.fullmatch(r"/episode/([^#?]+)\?cited=[\d,]+#t=(\d+)", chip.get_attribute("href")).groups()
         found.append((episode, int(second), chip.inner_text().strip()))
     return found
 
@@ -176,7 +177,8 @@ def test_an_english_answer_streams_and_its_chip_opens_the_chapter(session: Sessi
         bubble.locator(f'a.ld-chip[href$="#t={second}"]').first.click()
     episode_page = popup.value
     episode_page.locator("section.current").wait_for()
-    assert episode_page.url.endswith(f"/episode/{episode}#t={second}")
+    assert re.search(rf"/episode/{episode}\?cited=[\d,]*\b{second}\b[\d,]*#t={second}$", episode_page.url)
+    assert episode_page.locator(f'.timeline .tl-mark[data-start="{second}"]').count() == 1
     assert episode_page.locator("section.current").get_attribute("data-start") == str(second)
     shot(episode_page, "episode-page")
     episode_page.close()

@@ -6,7 +6,10 @@ instead of a frozen page. One model answers one question at a time: the generati
 a concurrency limit of 1, and a question that has to wait shows its place in the queue.
 Uploads are ingested by a worker of their own, one at a time, so an upload never holds an answer.
 
-Citation chips link to `/episode/ID#t=SECONDS`, a plain page served beside the Gradio app.
+Citation chips link to `/episode/ID#t=SECONDS`, a plain page served beside the Gradio app; for an
+episode with audio a chip plays it from the cited second in the chat's player, and the page has the
+audio, a chapter timeline with the cited moments and the transcript. Local audio is served only from
+the library's media dir (media.py).
 
 Uploads are the one way in for a client's files: Gradio keeps them in a private folder under
 the data dir (GRADIO_TEMP_DIR), an event naming any other file is refused, and each upload is
@@ -31,6 +34,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from assistant.answer import Assistant
+from assistant.chaptering import Chapterer, ingest_with_chapters, split_note
 from assistant.config import Settings
 from assistant.followup import Turn
 from assistant.library import open_library
@@ -38,8 +42,9 @@ from assistant.llm.gguf import resolve_model
 from assistant.prompts import Prompts
 from assistant.results import Answer, Comparison
 from assistant.web import html as ui
+from assistant.web.media import Media, add_media_route
 from store.embedder import in_background
-from store.errors import ParseError, SettingsError, UserError
+from store.errors import LLMError, ParseError, SettingsError, UserError
 from store.formats import MAX_FILE_BYTES, SUFFIXES
 from store.language import LANGUAGES
 from store.index import IngestResult
@@ -50,6 +55,7 @@ log = logging.getLogger(__name__)
 # The parser's own limit, so the page states it and the upload route refuses a bigger file before storing it.
 UPLOAD_LIMIT = MAX_FILE_BYTES
 POLL_SECONDS = 0.5
+MAX_CITED = 20  # moments an episode page marks: more than an answer cites; the query is the visitor's to write
 INTERFACE_LANGUAGES = [("English", "en"), ("中文", "zh")]
 EXAMPLES = 3  # ui_example_1..3 in each language
 # Gradio runs each concurrency group's events on its own workers. One model on two cores: one answer at a
@@ -155,6 +161,7 @@ class App:
         self.settings = settings
         self.loader = loader
         self.uploads = upload_folder(settings)
+        self.media = Media(media_folder(settings))
         self.prompts = Prompts(settings.prompts_dir)
         self.words = Words(self.prompts)
 
@@ -196,6 +203,7 @@ class App:
                                  samples=[[q] for q in self._examples()], elem_id="examples")
                 clear = words(gr.Button, {"value": "clear"}, size="sm", elem_id="clear")
             with gr.Column(scale=2, min_width=320):
+                gr.HTML(ui.player_html(), js_on_load=ui.PLAYER_JS, elem_id="player")
                 with words(gr.Accordion, {"label": "filters"}, open=True):
                     # Choices arrive once the library is open; the library itself rejects unknown values.
                     episodes = words(gr.Dropdown, {"label": "episode_filter", "info": "episode_filter_info"},
@@ -320,9 +328,9 @@ class App:
             yield show(ui.notice_html(labels("error", error=str(err)), "error"))
             return
         if isinstance(final, Comparison):
-            html = ui.comparison_html(final, labels)
+            html = ui.comparison_html(final, labels, self.media)
         else:
-            html = ui.answer_html(final.text, final.citations, final.refused)
+            html = ui.answer_html(final.text, final.citations, final.refused, media=self.media)
         sources = ui.sources_html(final.sources, final.citations, labels)
         yield show(html, [*turns, Turn(question, final.text)], sources, final)
 
@@ -351,8 +359,8 @@ class App:
         """Ingest uploaded files, then delete them (so the file box empties too); the result, the library views."""
         labels = self.labels(ui_lang)
 
-        def report(done: int, total: int, label: str) -> None:
-            progress((done, total), desc=labels("upload_indexing", label=label))
+        def report(done: int, total: int, label: str, key: str = "upload_indexing") -> None:
+            progress((done, total), desc=labels(key, label=label))
 
         if not files:
             return [ui.notice_html(labels("upload_none"), "error"), *[gr.skip()] * 4]
@@ -369,8 +377,11 @@ class App:
             return ui.notice_html(self.loader.message(labels), "error"), unchanged
         try:
             paths = _uploaded(files, self.uploads, labels)
+            library = self.loader.library
             with in_background():  # at the embedding engine, a question waiting goes before the upload's next passages
-                results = self.loader.library.ingest(paths, episode_id=episode_id.strip() or None, progress=report)
+                results = ingest_with_chapters(
+                    library, lambda: library.ingest(paths, episode_id=episode_id.strip() or None, progress=report),
+                    self._chapterer, lambda title, done, total: report(done, total, title, "upload_chapters"))
         except ParseError as err:  # the library ingests all files or none: nothing changed
             error = f"{Path(err.path).name}: {err.problem}"
             return ui.notice_html(labels("upload_error", error=error), "error"), unchanged
@@ -378,9 +389,21 @@ class App:
         return done, self._library_views(labels)
 
 
+    def _chapterer(self) -> Chapterer:
+        """Chapters are titled by the assistant's own model (one model in memory; its lock queues the calls)."""
+        self.loader.ready.wait()
+        if self.loader.assistant is None:
+            raise LLMError(self.loader.error or "the model is not loaded")
+        assistant = self.loader.assistant
+        return Chapterer(assistant.llm, assistant.prompts, assistant.library.index.embedder.passages)
+
+
 def _added(result: IngestResult) -> str:
-    """An episode's title, with its id when a collision gave it a new one: "Title [id-2]"."""
-    return f"{result.title} [{result.episode_id}]" if result.note else result.title
+    """An episode's title, with its id when a collision gave it a new one ("Title [id-2]"), and what the
+    chapter step did ("Title (3 chapters generated)")."""
+    own, chapters = split_note(result.note)
+    renamed = f"{result.title} [{result.episode_id}]" if own else result.title
+    return f"{renamed} ({chapters})" if chapters else renamed
 
 
 def _uploaded(files: list[str], folder: Path, labels: ui.Labels) -> list[Path]:
@@ -463,6 +486,11 @@ def upload_folder(settings: Settings) -> Path:
     return settings.data_dir / "uploads"
 
 
+def media_folder(settings: Settings) -> Path:
+    """Where the library keeps the audio it copied in (store/transcribe.py); the only local audio served."""
+    return settings.data_dir / "media"
+
+
 def create_server(settings: Settings, loader: Loader | None = None) -> FastAPI:
     """The episode pages, with the Gradio app mounted at / (both behind the login when there is one).
 
@@ -473,7 +501,10 @@ def create_server(settings: Settings, loader: Loader | None = None) -> FastAPI:
     os.environ["GRADIO_TEMP_DIR"] = str(_private_folder(upload_folder(settings)))
     loader = loader or Loader(settings).start()
     server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    _add_episode_route(server, loader, Prompts(settings.prompts_dir), login)
+    guard = [Depends(_basic_auth(login))] if login else []
+    media = Media(media_folder(settings))
+    _add_episode_route(server, loader, Prompts(settings.prompts_dir), media, guard)
+    add_media_route(server, media, guard)
     demo = build_app(settings, loader)
     gr.mount_gradio_app(
         server, demo, path="/", auth=login, theme=THEME, css=ui.APP_CSS,
@@ -519,15 +550,14 @@ class _Server(uvicorn.Server):
             self.listening(f"http://{host}:{self.config.port}")
 
 
-def _add_episode_route(server: FastAPI, loader: Loader, prompts: Prompts, login: tuple[str, str] | None) -> None:
-    guard = [Depends(_basic_auth(login))] if login else []
-
+def _add_episode_route(server: FastAPI, loader: Loader, prompts: Prompts, media: Media, guard: list) -> None:
     @server.get("/episode/{episode_id}", response_class=HTMLResponse, dependencies=guard)
-    def episode_page(episode_id: str) -> HTMLResponse:
+    def episode_page(episode_id: str, cited: str = "") -> HTMLResponse:
         loader.library_ready.wait()
         episode = loader.library.episode(episode_id) if loader.library else None
         labels = ui.Labels(prompts, episode.summary_language if episode else "en")
-        page, policy = ui.episode_page(episode, episode_id, labels)
+        moments = [int(m) for m in cited.split(",") if m.strip().isdigit()][:MAX_CITED]
+        page, policy = ui.episode_page(episode, episode_id, labels, media, moments)
         return HTMLResponse(page, status_code=200 if episode else 404, headers={"Content-Security-Policy": policy})
 
 

@@ -18,7 +18,8 @@ from assistant.citations import Citation
 from assistant.context import Source
 from assistant.prompts import Prompts
 from assistant.results import Comparison
-from store.episode import Episode, format_timestamp
+from assistant.web.media import Media
+from store.episode import Chapter, Episode, format_timestamp
 
 _MARKER = re.compile(r"\[(\d+)\]")
 
@@ -39,8 +40,10 @@ def text(value: object) -> str:
     return "<br>".join(html.escape(line) for line in str(value).splitlines())
 
 
-def episode_href(episode_id: str, seconds: int) -> str:
-    return f"/episode/{quote(episode_id, safe='')}#t={int(seconds)}"
+def episode_href(episode_id: str, seconds: int, cited: Sequence[int] = ()) -> str:
+    """The episode page at `seconds`; `cited` are the moments an answer cites, marked on its timeline."""
+    query = f"?cited={','.join(str(int(c)) for c in cited)}" if cited else ""
+    return f"/episode/{quote(episode_id, safe='')}{query}#t={int(seconds)}"
 
 
 def time_link(episode_id: str, seconds: int) -> str:
@@ -48,11 +51,11 @@ def time_link(episode_id: str, seconds: int) -> str:
     return f'<a class="ld-time" href="{href}" target="_blank" rel="noopener">{format_timestamp(seconds)}</a>'
 
 
-def citation_href(citation: Citation) -> str:
+def citation_href(citation: Citation, cited: Sequence[int] = ()) -> str:
     """The episode's own web page when it has one, else ours; an uploaded `javascript:` URL never gets through."""
     if urlsplit(citation.url).scheme in ("http", "https"):
         return citation.url
-    return episode_href(citation.episode_id, citation.start_seconds)
+    return episode_href(citation.episode_id, citation.start_seconds, cited)
 
 
 # -- chat messages -------------------------------------------------------------------------
@@ -71,30 +74,73 @@ def streaming_html(partial: str) -> str:
     return f'<div class="ld-answer">{text(partial)}<span class="ld-cursor"></span></div>'
 
 
-def answer_html(answer_text: str, citations: Sequence[Citation], refused: bool, lead: str = "") -> str:
+def answer_html(answer_text: str, citations: Sequence[Citation], refused: bool, lead: str = "",
+                media: Media | None = None) -> str:
     """The final answer: `lead` (already HTML, e.g. a comparison table), the text with its markers, the chips."""
     body = _MARKER.sub(r'<sup class="ld-marker">\1</sup>', text(answer_text))
-    chips = "".join(chip_html(c) for c in citations)
+    moments = _moments(citations)
+    chips = "".join(chip_html(c, media=media, cited=moments[c.episode_id]) for c in citations)
     chip_row = f'<div class="ld-chips">{chips}</div>' if chips else ""
     return f'<div class="ld-answer{" ld-refused" if refused else ""}">{lead}<div>{body}</div>{chip_row}</div>'
 
 
-def chip_html(citation: Citation, compact: bool = False) -> str:
-    """`Episode · 15:51`, linking to that second; compact shows the time only, for a narrow table column."""
+def chip_html(citation: Citation, compact: bool = False, media: Media | None = None, cited: Sequence[int] = ()) -> str:
+    """`Episode · 15:51`, linking to that second; compact shows the time only, for a narrow table column.
+
+    For an episode with audio the chip plays it from that second (PLAYER_JS); the link stays for a new tab."""
     label, tip = (citation.start, citation.label) if compact else (citation.label, citation.title)
+    src = media.src(citation.media) if media and citation.media else ""
+    play = (f' data-media="{text(src)}" data-t="{citation.start_seconds}" data-label="{text(citation.label)}"'
+            if src else "")  # fmt: skip
     return (
-        f'<a class="ld-chip" href="{text(citation_href(citation))}" target="_blank" rel="noopener" '
-        f'title="{text(tip)}"><span class="ld-chip-n">{citation.marker}</span>{text(label)}</a>'
+        f'<a class="ld-chip{" ld-playable" if src else ""}" href="{text(citation_href(citation, cited))}" '
+        f'target="_blank" rel="noopener" title="{text(tip)}"{play}><span class="ld-chip-n">{citation.marker}</span>'
+        f'{"▶ " if src else ""}{text(label)}</a>'
     )
 
 
-def comparison_html(comparison: Comparison, labels: Labels) -> str:
+def _moments(citations: Sequence[Citation]) -> dict[str, list[int]]:
+    """Each cited episode's cited seconds, for its page's timeline."""
+    moments: dict[str, list[int]] = {c.episode_id: [] for c in citations}
+    for c in citations:
+        moments[c.episode_id].append(c.start_seconds)
+    return moments
+
+
+def player_html() -> str:
+    """The chat's audio player, hidden until a chip plays something."""
+    return ('<div class="ld-player" hidden><div class="ld-player-title"></div>'
+            '<audio controls preload="none"></audio></div>')  # fmt: skip
+
+
+# The player's js_on_load: one listener for every chip, present and future (chips arrive with each answer).
+# A new source starts at the cited second once its metadata is in; the same one seeks where it is.
+PLAYER_JS = """
+const box = element.querySelector(".ld-player");
+const audio = element.querySelector("audio");
+document.addEventListener("click", (event) => {
+  const chip = event.target.closest("a.ld-chip[data-media]");
+  if (!chip) return;
+  event.preventDefault();
+  const second = Number(chip.dataset.t);
+  const play = () => { audio.currentTime = second; audio.play(); };
+  box.hidden = false;
+  box.querySelector(".ld-player-title").textContent = chip.dataset.label;
+  if (audio.getAttribute("src") === chip.dataset.media && audio.readyState > 0) { play(); return; }
+  audio.addEventListener("loadedmetadata", play, {once: true});
+  audio.setAttribute("src", chip.dataset.media);
+  audio.load();
+});
+"""
+
+
+def comparison_html(comparison: Comparison, labels: Labels, media: Media | None = None) -> str:
     """The comparison table, one row per person with their own citation, then where they agree and differ."""
     keys = ("compare_person", "compare_position", "compare_quote", "compare_source")
     head = "".join(f"<th>{text(labels(key))}</th>" for key in keys)
     body = "".join(
         f'<tr><td class="ld-person">{text(r.person)}</td><td>{text(r.position)}</td>'
-        f'<td class="ld-quote">{text(r.quote)}</td><td>{_source_cell(r.citation)}</td></tr>'
+        f'<td class="ld-quote">{text(r.quote)}</td><td>{_source_cell(r.citation, media)}</td></tr>'
         for r in comparison.rows
     )
     table = f'<table class="ld-compare"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
@@ -103,10 +149,10 @@ def comparison_html(comparison: Comparison, labels: Labels) -> str:
     return answer_html(comparison.summary, [], comparison.refused, lead)
 
 
-def _source_cell(citation: Citation | None) -> str:
+def _source_cell(citation: Citation | None, media: Media | None) -> str:
     if citation is None:
         return ""
-    return f'{chip_html(citation, compact=True)}<div class="ld-cell-episode">{text(citation.episode_title)}</div>'
+    return f'{chip_html(citation, compact=True, media=media)}<div class="ld-cell-episode">{text(citation.episode_title)}</div>'
 
 
 # -- sources panel -------------------------------------------------------------------------
@@ -153,18 +199,33 @@ def _episode_card(episode: Episode, labels: Labels) -> str:
     chapters = "".join(_chapter_item(episode, c, labels) for c in episode.chapters)
     return (
         f'<details class="ld-episode"><summary><span class="ld-episode-title">{text(episode.title)}</span>'
-        f'<span class="ld-episode-meta">{episode_meta(episode)}</span></summary>'
+        f'<span class="ld-episode-meta">{episode_meta(episode)}</span>{_holdings(episode, labels)}</summary>'
         f'<p class="ld-episode-summary">{text(episode.summary)}</p>{people}{tags}'
         f'<a class="ld-open" href="{text(episode_href(episode.id, 0))}" target="_blank" rel="noopener">'
         f'{text(labels("open_episode"))} ↗</a><ol class="ld-chapters">{chapters}</ol></details>'
     )
 
 
-def _chapter_item(episode: Episode, chapter, labels: Labels) -> str:
+def _holdings(episode: Episode, labels: Labels) -> str:
+    """Whether the episode has a transcript (how long) and audio: what a listener can read and play."""
+    transcript = (labels("transcript_lines", lines=len(episode.transcript)) if episode.transcript
+                  else labels("no_transcript"))  # fmt: skip
+    audio = f'<span class="ld-holding">{text(labels("audio"))}</span>' if episode.media_url else ""
+    return f'<span class="ld-holding{"" if episode.transcript else " ld-missing"}">{text(transcript)}</span>{audio}'
+
+
+def auto_badge(chapter: Chapter, labels: Labels) -> str:
+    """"auto" beside a chapter the local model made from the transcript, not the publisher."""
+    if not chapter.generated:
+        return ""
+    return f'<span class="ld-auto" title="{text(labels("auto_tip"))}">{text(labels("auto"))}</span>'
+
+
+def _chapter_item(episode: Episode, chapter: Chapter, labels: Labels) -> str:
     quote_html = f"<blockquote>{text(chapter.quote.text)}</blockquote>" if chapter.quote else ""
     return (
         f'<li><div class="ld-chapter-head">{time_link(episode.id, chapter.start)}'
-        f'<span class="ld-chapter-title">{text(chapter.title)}</span>'
+        f'<span class="ld-chapter-title">{text(chapter.title)}{auto_badge(chapter, labels)}</span>'
         f'<button class="ld-ask" data-episode="{text(episode.id)}" data-start="{chapter.start}">'
         f'{text(labels("ask_about"))}</button></div>'
         f'<p class="ld-chapter-body">{text(chapter.body)}</p>{quote_html}</li>'
@@ -172,7 +233,9 @@ def _chapter_item(episode: Episode, chapter, labels: Labels) -> str:
 
 
 def episode_meta(episode: Episode) -> str:
-    return " · ".join(text(part) for part in (episode.show, format_timestamp(episode.duration)) if part)
+    """Show · published date · duration, each when known."""
+    duration = format_timestamp(episode.duration) if episode.duration else ""
+    return " · ".join(text(part) for part in (episode.show, episode.published[:10], duration) if part)
 
 
 def _pills(label: str, values: Sequence[str]) -> str:
@@ -205,14 +268,16 @@ def header_html(labels: Labels) -> str:
 # -- the episode page (/episode/ID) ----------------------------------------------------------
 
 
-def episode_page(episode: Episode | None, episode_id: str, labels: Labels) -> tuple[str, str]:
-    """The page a citation links to, and its Content-Security-Policy: only our own inline script may run."""
+def episode_page(episode: Episode | None, episode_id: str, labels: Labels, media: Media | None = None,
+                 cited: Sequence[int] = ()) -> tuple[str, str]:
+    """The page a citation links to, and its Content-Security-Policy: only our own inline script may run, and
+    audio comes only from this server's media route or an enclosure's web address."""
     nonce = secrets.token_urlsafe(16)
     if episode is None:
         body = f'<p class="missing">{text(labels("episode_missing", id=episode_id))}</p>'
         title = labels("title")
     else:
-        body = _episode_body(episode, labels)
+        body = _episode_body(episode, labels, media.src(episode.media_url) if media else "", cited)
         title = f'{episode.title} · {labels("title")}'
     page = (
         f'<!doctype html><html lang="{labels.language}"><head><meta charset="utf-8">'
@@ -221,39 +286,93 @@ def episode_page(episode: Episode | None, episode_id: str, labels: Labels) -> tu
         f'<a class="back" href="/">← {text(labels("episode_back"))}</a>{body}'
         f'<script nonce="{nonce}">{EPISODE_JS}</script></body></html>'
     )
-    policy = f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; base-uri 'none'"
+    policy = (f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; media-src 'self' http: https:; "
+              f"base-uri 'none'")  # fmt: skip
     return page, policy
 
 
-def _episode_body(episode: Episode, labels: Labels) -> str:
+def _episode_body(episode: Episode, labels: Labels, audio_src: str, cited: Sequence[int]) -> str:
     chapters = "".join(
         f'<section class="chapter" id="t{c.start}" data-start="{c.start}"><h2><a href="#t={c.start}">{c.timestamp}</a> '
-        f"{text(c.title)}</h2><p>{text(c.body)}</p>"
+        f"{text(c.title)}{auto_badge(c, labels)}</h2><p>{text(c.body)}</p>"
         f'{f"<blockquote>{text(c.quote.text)}</blockquote>" if c.quote else ""}</section>'
         for c in episode.chapters
     )
     people = f"<p class='meta'>{text(labels('people'))}: {text(', '.join(episode.people))}</p>"
+    audio = f'<audio id="player" controls preload="metadata" src="{text(audio_src)}"></audio>' if audio_src else ""
     return (
         f"<h1>{text(episode.title)}</h1><p class='meta'>{episode_meta(episode)}</p>"
-        f"{people if episode.people else ''}<p>{text(episode.summary)}</p>{chapters}"
+        f"{people if episode.people else ''}<p>{text(episode.summary)}</p>{audio}"
+        f"{_timeline(episode, cited, labels)}{chapters}{_transcript(episode, labels)}"
     )
 
 
-# `#t=951` names a second, not an element: mark the chapter playing at that second.
+def _timeline(episode: Episode, cited: Sequence[int], labels: Labels) -> str:
+    """The chapters as a bar, with the cited moments marked; EPISODE_JS places them (the CSP forbids style attributes)."""
+    length = max([episode.duration, *(c.end for c in episode.chapters), 1])
+    parts = "".join(
+        f'<a class="tl-chapter{" auto" if c.generated else ""}" href="#t={c.start}" data-start="{c.start}" '
+        f'data-end="{c.end}" title="{c.timestamp} {text(c.title)}"></a>'
+        for c in episode.chapters
+    )
+    marks = "".join(
+        f'<a class="tl-mark" href="#t={int(m)}" data-start="{int(m)}" '
+        f'title="{text(labels("cited_moment"))} {format_timestamp(m)}"></a>'
+        for m in dict.fromkeys(cited) if 0 <= m <= length
+    )
+    if not parts and not marks:
+        return ""
+    return f'<nav class="timeline" aria-label="{text(labels("timeline"))}" data-length="{length}">{parts}{marks}</nav>'
+
+
+def _transcript(episode: Episode, labels: Labels) -> str:
+    """Every line with its time and, where the speaker changes, who speaks; a line's time seeks the audio there."""
+    if not episode.transcript:
+        return ""
+    lines, speaker = [], None
+    for s in episode.transcript:
+        who = f'<span class="speaker">{text(s.speaker)}</span> ' if s.speaker and s.speaker != speaker else ""
+        speaker = s.speaker or speaker
+        lines.append(f'<li data-start="{int(s.start)}"><a class="line-time" href="#t={int(s.start)}" '
+                     f'title="{text(labels("play_from"))}">{format_timestamp(s.start)}</a> {who}{text(s.text)}</li>')
+    return (f'<section class="transcript"><h2>{text(labels("transcript_heading"))}</h2>'
+            f'<ol>{"".join(lines)}</ol></section>')  # fmt: skip
+
+
+# `#t=951` names a second, not an element: mark the chapter and the transcript line playing at that second,
+# and put the audio there; a click on a time (a chapter's, a line's, the timeline's) also plays it.
 EPISODE_JS = """
-function showTime() {
+const audio = document.getElementById("player");
+function mark(selector, second, scroll) {
+  let current = null;
+  for (const item of document.querySelectorAll(selector)) {
+    item.classList.remove("current");
+    if (Number(item.dataset.start) <= second) current = item;
+  }
+  if (current) { current.classList.add("current"); if (scroll) current.scrollIntoView({block: "start"}); }
+}
+function showTime(play) {
   const match = location.hash.match(/^#t=(\\d+)/);
   if (!match) return;
   const second = Number(match[1]);
-  let current = null;
-  for (const section of document.querySelectorAll("section[data-start]")) {
-    section.classList.remove("current");
-    if (Number(section.dataset.start) <= second) current = section;
-  }
-  if (current) { current.classList.add("current"); current.scrollIntoView({block: "start"}); }
+  mark("section.chapter[data-start]", second, true);
+  mark(".transcript li[data-start]", second, false);
+  if (audio) { audio.currentTime = second; if (play) audio.play(); }
 }
-window.addEventListener("hashchange", showTime);
-showTime();
+const timeline = document.querySelector(".timeline");
+if (timeline) {
+  const length = Number(timeline.dataset.length);
+  for (const part of timeline.querySelectorAll("[data-start]")) {
+    part.style.left = (100 * Number(part.dataset.start) / length) + "%";
+    if (part.dataset.end) part.style.width = (100 * (Number(part.dataset.end) - Number(part.dataset.start)) / length) + "%";
+  }
+}
+document.addEventListener("click", (event) => {
+  const link = event.target.closest('a[href^="#t="]');
+  if (link && link.getAttribute("href") === location.hash) showTime(true);  // the same time again: no hashchange
+});
+window.addEventListener("hashchange", () => showTime(true));
+showTime(false);
 """
 
 EPISODE_CSS = """
@@ -266,6 +385,18 @@ h1 { font-size: 1.6rem; line-height: 1.3; } .meta { color: #6b7280; margin: .2re
   font-variant-numeric: tabular-nums; margin-right: .4rem; }
 .chapter.current { border-left-color: #4f46e5; background: #eef2ff; border-radius: 0 8px 8px 0; }
 blockquote { margin: .5rem 0; padding-left: .8rem; border-left: 3px solid #c7d2fe; color: #374151; font-style: italic; }
+audio { width: 100%; margin: .8rem 0 .4rem; }
+.timeline { position: relative; height: 22px; margin: .6rem 0 1.2rem; background: #f3f4f6; border-radius: 6px; }
+.tl-chapter { position: absolute; top: 0; bottom: 0; background: #c7d2fe; border-right: 2px solid white; }
+.tl-chapter.auto { background: #ddd6fe; } .tl-chapter:hover { background: #a5b4fc; }
+.tl-mark { position: absolute; top: -5px; bottom: -5px; width: 4px; margin-left: -2px; background: #db2777;
+  border-radius: 2px; }
+.ld-auto { font-size: .7rem; font-weight: 600; color: #6d28d9; background: #ede9fe; border-radius: 999px;
+  padding: 0 .45rem; margin-left: .4rem; vertical-align: .15em; }
+.transcript ol { list-style: none; padding: 0; } .transcript li { padding: .15rem .4rem; border-radius: 6px; }
+.transcript li.current { background: #eef2ff; } .speaker { font-weight: 700; }
+.line-time { color: #4f46e5; text-decoration: none; font-variant-numeric: tabular-nums; margin-right: .3rem;
+  font-size: .85rem; }
 """
 
 APP_CSS = """
@@ -342,6 +473,13 @@ a.ld-time { font-variant-numeric: tabular-nums; color: #4f46e5; font-weight: 600
 .ld-ask { border: 1px solid #c7d2fe; background: #eef2ff; color: #3730a3; border-radius: 999px;
   padding: .1rem .7rem; font-size: .8rem; cursor: pointer; white-space: nowrap; }
 .ld-ask:hover { background: #e0e7ff; }
+.ld-auto { font-size: .7rem; font-weight: 600; color: #6d28d9; background: #ede9fe; border-radius: 999px;
+  padding: 0 .45rem; margin-left: .4rem; }
+.ld-holding { font-size: .78rem; background: var(--background-fill-secondary); border-radius: 999px;
+  padding: 0 .5rem; } .ld-holding.ld-missing { color: var(--body-text-color-subdued); }
+a.ld-chip.ld-playable { background: #fdf2f8; border-color: #fbcfe8; color: #9d174d !important; }
+.ld-player { margin-bottom: .6rem; padding: .5rem .6rem; border: 1px solid #fbcfe8; border-radius: 10px;
+  background: #fdf2f8; } .ld-player audio { width: 100%; } .ld-player-title { font-size: .85rem; font-weight: 600; }
 .ld-chapter-body { margin: .25rem 0; font-size: .88rem; color: var(--body-text-color-subdued);
   display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden; }
 """
