@@ -166,9 +166,9 @@ def test_episodes_with_chapters_never_load_the_model(library: Callable):
 def test_a_transcript_hit_in_a_generated_chapter_cites_its_own_second(library: Callable):
     lib = library()
     episode = transcript_episode("pasta", "space", "football")
-    episode.chapters = [Chapter(0, 390, "Food and stars", "", generated=True),
-                        Chapter(390, 720, "Football", "", generated=True)]  # fmt: skip
-    lib.index.upsert_episode(episode)  # transcript windows start every 60 s: none at a chapter's start
+    episode.chapters = [Chapter(0, 395, "Food and stars", "", generated=True),
+                        Chapter(395, 720, "Football", "", generated=True)]  # fmt: skip
+    lib.index.upsert_episode(episode)  # windows start at segment starts: none at 395
     hit = next(h for h in lib.search("Jupiter's moons orbiting another planet", k=8) if h.chunk.kind == "segment")
     chapter = episode.chapter_at(hit.chunk.start)
     source = Source(1, hit, episode, chapter, "", "")
