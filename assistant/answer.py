@@ -32,7 +32,7 @@ from assistant.library import open_library
 from assistant.llm import LLM, Message, open_llm
 from assistant.prompts import Prompts
 from assistant.question import check_question
-from assistant.refusal import covered
+from assistant.refusal import about_the_people_asked, covered
 from assistant.results import Answer, Comparison, ms_since
 from store.errors import QuestionError
 from store.language import LANGUAGES, detect_language
@@ -78,7 +78,7 @@ class Assistant:
         if people := detect_comparison(query, self.library.people):
             yield from Comparer(self.library, self.prompts, self.llm).stream(query, people, language, filters)
             return
-        hits = self.library.search(query, k=RETRIEVE_K, filters=filters)
+        hits = about_the_people_asked(query, self.library.search(query, k=RETRIEVE_K, filters=filters), self.library)
         timings = {"retrieve": ms_since(started)}
         answer = Answer(question, language, "", refused=True, model=self._model_name(), standalone_question=query,
                         timings_ms=timings)

@@ -51,6 +51,25 @@ def covered(question: str, hits: list[Hit], library: Library) -> bool:
     return bool(hits) and coverage(question, hits, library) >= MIN_COVERAGE
 
 
+def about_the_people_asked(question: str, hits: list[Hit], library: Library) -> list[Hit]:
+    """The hits that can speak for the people the question names: chapters about them, or their own episodes.
+
+    A question about someone's view is answered from what that person said or what was said about them,
+    never from a chapter on the same topic about someone else. Measured on tests/data/unanswerable.jsonl:
+    "What is David Silver's opinion of JEPA?" was answered, with a checked citation, from LeCun's JEPA
+    chapter; a person no episode covers ("What did Sam Altman say about GPT-6?") leaves no hit at all.
+    """
+    named = {person.name for person in library.people.mentioned_in(question)}
+    if not named:
+        return hits
+    return [hit for hit in hits if named & {*hit.chunk.people, _host(hit, library)}]
+
+
+def _host(hit: Hit, library: Library) -> str:
+    episode = library.episode(hit.chunk.episode_id)
+    return episode.host if episode else ""
+
+
 def _chapter_text(hit: Hit, library: Library) -> str:
     """A chapter or quote hit stands for its whole chapter; a transcript window for itself (a window that
     starts with a chapter is not that chapter: the feed test's answer was in the window, refused before)."""

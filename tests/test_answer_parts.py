@@ -15,7 +15,7 @@ from assistant.config import REPO
 from assistant.context import pack
 from assistant.followup import Turn, standalone
 from assistant.prompts import Prompts
-from assistant.refusal import covered
+from assistant.refusal import about_the_people_asked, covered
 from store.library import Library
 
 WHY_LEFT = "Why did Yann LeCun leave Meta?"
@@ -85,6 +85,26 @@ def test_a_question_the_chapters_speak_to_is_covered(library: Library):
 def test_a_topic_no_chapter_mentions_is_not_covered(library: Library):
     question = "What did Demis Hassabis say about quantum computing?"
     assert not covered(question, library.search(question), library)
+
+
+@pytest.mark.parametrize("question", [WHY_LEFT, "杨立昆为什么离开Meta？", "Why did Elon Musk start calling Demis an evil genius?"])
+def test_a_question_about_someone_keeps_the_chapters_about_them(library: Library, question: str):
+    kept = about_the_people_asked(question, library.search(question), library)
+    assert kept and covered(question, kept, library)
+
+
+@pytest.mark.parametrize("question", ["What is David Silver's opinion of JEPA?", "辛顿在访谈中如何评价JEPA？"])
+def test_a_view_nobody_reported_for_that_person_is_not_covered(library: Library, question: str):
+    """Silver's and Hinton's names occur in the library, JEPA too, but never together: LeCun's JEPA chapters
+    cover the topic, and none of them speaks for the person asked about."""
+    hits = library.search(question)
+    assert covered(question, hits, library)
+    assert not covered(question, about_the_people_asked(question, hits, library), library)
+
+
+def test_a_question_naming_nobody_keeps_every_hit(library: Library):
+    hits = library.search("How does the JEPA architecture work?")
+    assert about_the_people_asked("How does the JEPA architecture work?", hits, library) == hits
 
 
 def test_nothing_retrieved_is_never_covered(library: Library):
