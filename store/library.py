@@ -35,7 +35,8 @@ class Library:
                  alias_files: list[Path] = (), glossary_files: list[Path] = ()):
         self.alias_files = list(alias_files)
         add_words(load_terms(list(glossary_files)))
-        self.index = Index(connect(data_dir, chroma_url), collection, E5Embedding(str(cache_dir / "embeddings.sqlite")))
+        self.index = Index(connect(data_dir, chroma_url), collection, E5Embedding(str(cache_dir / "embeddings.sqlite")),
+                           data_dir / "search" / collection)
         self._lock = threading.Lock()
         self._episodes: list[Episode] | None = None
         self._people: PeopleIndex | None = None

@@ -11,6 +11,7 @@ import pytest
 SEED_PAGE = Path(__file__).parent.parent / "seeds" / "laidub-page.txt"
 INGEST_KEYS = {"chunks", "ingest_s", "first_search_s", "chunks_per_s"}
 CORPUS_KEYS = {"synthetic", "chunks", "episodes", "generate_s", "index_s", "index_chunks_per_s", "snapshot_load_s",
+               "index_open_s",
                "search_ms", "query_embedding_ms", "peak_rss_mb", "dense_exact_share"}  # fmt: skip
 
 
