@@ -9,9 +9,14 @@ retriever takes a shortlist four times the size it keeps and rescores it exactly
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import simsimd
 from threadpoolctl import threadpool_limits
+
+if TYPE_CHECKING:
+    from store.snapshot import Rows
 
 # OpenBLAS's idle threads spin for a while after every product, taking the cores that the next question's
 # embedding or the LLM needs: a query embedding right after a 100k-row product took 46 ms instead of 32
@@ -20,25 +25,34 @@ threadpool_limits(1, user_api="blas")
 
 
 class DenseIndex:
-    def __init__(self, vectors: np.ndarray):
-        self.vectors = vectors  # (rows, 384) float32, unit length
-        self._codes, self._scale = _quantize(vectors)
+    """Dense scores over every segment's rows (store/segment.py holds the codes, their scale and the vectors)."""
+
+    def __init__(self, rows: Rows):
+        self._rows = rows
 
     def similarities(self, vector: np.ndarray) -> np.ndarray:
         """Every row's approximate cosine similarity to `vector`: for choosing a shortlist."""
-        if not len(self.vectors):
-            return np.zeros(0, dtype=np.float32)
-        codes, scale = _quantize(vector[None, :])
-        dots = simsimd.cdist(self._codes, codes, metric="dot", out_dtype="float32")
-        return np.asarray(dots).ravel() / np.float32(self._scale * scale)
+        parts = [np.zeros(0, dtype=np.float32)]
+        codes, scale = quantize(vector[None, :])
+        for segment in self._rows.segments:
+            dots = simsimd.cdist(segment.codes, codes, metric="dot", out_dtype="float32")
+            parts.append(np.asarray(dots).ravel() / np.float32(segment.scale * scale))
+        return np.concatenate(parts)
 
     def rescore(self, similarity: np.ndarray, rows: list[int] | np.ndarray, vector: np.ndarray) -> None:
         """Replace the approximate similarities of `rows` with exact ones, in place."""
-        if len(rows):
-            similarity[rows] = self.vectors[rows] @ vector
+        rows = np.asarray(rows, dtype=np.int64)
+        for n, positions, local in self._rows.split(rows):
+            order = np.argsort(local)  # a memory map reads sorted rows page by page
+            similarity[rows[positions[order]]] = self._rows.segments[n].vectors[local[order]] @ vector
+
+    def exact(self, vector: np.ndarray) -> np.ndarray:
+        """Every row's exact cosine similarity: what the int8 shortlist is checked against (`laidub bench`)."""
+        parts = [np.asarray(s.vectors) @ vector for s in self._rows.segments]
+        return np.concatenate([np.zeros(0, dtype=np.float32), *parts])
 
 
-def _quantize(vectors: np.ndarray) -> tuple[np.ndarray, float]:
+def quantize(vectors: np.ndarray) -> tuple[np.ndarray, float]:
     """int8 codes on one scale for the whole matrix, so that code dot products rank rows as cosines do."""
     scale = 127.0 / max(float(np.abs(vectors).max(initial=0.0)), 1e-12)
     return np.round(vectors * scale).astype(np.int8), scale

@@ -11,9 +11,11 @@ their episode's record lists, so they see the old version or the new one, never 
 chunk of an episode without a record. A journal entry, written before the first chunk and deleted
 after the last old chunk, tells the next opener what a killed writer left behind to delete.
 
-Search does not query Chroma's HNSW: it reads a Snapshot of every chunk (store/snapshot.py).
-Each write sets a new random revision in the chunk collection's metadata, so every reader,
-in any process, sees cheaply (about a millisecond) that its snapshot is stale. A reader trusts the
+Search does not query Chroma's HNSW: it reads the on-disk search files (store/search_files.py),
+memory-mapped, which every write here updates under a file lock after its Chroma commit. Each
+write sets a new random revision in the chunk collection's metadata and stamps it on the files,
+so every reader, in any process, sees cheaply (about a millisecond) that its snapshot is stale,
+and a reader whose files lag Chroma (a writer killed between the two) rebuilds them from Chroma. A reader trusts the
 revision it read for REVISION_SECONDS: one question asked for it 11 times (21 for a comparison), and
 against a Chroma server each ask is a round trip. Its own writes it sees at once.
 """
@@ -24,6 +26,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -37,6 +40,8 @@ from store.embedder import DIM, E5Embedding
 from store.episode import Episode
 from store.errors import SettingsError
 from store.lexical import document_terms
+from store.search_files import SearchFiles
+from store.segment import SegmentData
 from store.snapshot import Snapshot
 
 _PAGE = 2000  # rows per Chroma get(); the server caps request sizes
@@ -78,9 +83,10 @@ def connect(data_dir: Path, url: str = ""):
 
 
 class Index:
-    def __init__(self, client, name: str, embedder: E5Embedding):
+    def __init__(self, client, name: str, embedder: E5Embedding, search_dir: Path):
         self.embedder = embedder
         self._client = client
+        self.search = SearchFiles(search_dir)  # what searches read; kept in step with every write below
         self._revision: tuple[float, str | None] | None = None  # (when read, value)
         config = {"hnsw": {"space": "cosine"}}
         self.chunks_col = client.get_or_create_collection(
@@ -112,9 +118,25 @@ class Index:
         if not new and not orphans and current["documents"] == [episode.to_json()] and current["metadatas"] == [record]:
             return IngestResult(episode.id, episode.title, 0, 0, 0, len(chunks))
 
-        vectors = self.embedder.passages([c.embed_text for c in new])
-        self.embedder.latent([c.embed_text for c in new])  # cached now, so no search waits for it
+        texts = [c.embed_text for c in chunks]
+        every = self.embedder.passages(texts)  # the unchanged chunks' vectors come from the cache
+        latent = self.embedder.latent(texts)
+        vectors = every[[n for n, c in enumerate(chunks) if c.id not in stored]]
         card = self.embedder.passages([f"{episode.title}\n{episode.summary}"])
+        with self.search.writing():  # readers of the search files wait for them, not for a rebuild
+            before = self._read_revision()
+            self._write(episode, record, card, new, vectors, orphans)
+            self.search.update(before, self._revision[1], episode.id,
+                               SegmentData.from_chunks(chunks, every, [document_terms(c) for c in chunks], latent))
+
+        places = {place_of(i) for i in stored}
+        updated = sum(1 for c in new if c.place in places)
+        removed = len({place_of(i) for i in orphans} - {c.place for c in chunks})
+        return IngestResult(episode.id, episode.title, len(new) - updated, updated, removed,
+                            len(chunks) - len(new))
+
+    def _write(self, episode: Episode, record: dict, card: np.ndarray, new: list[Chunk], vectors: np.ndarray,
+               orphans: list[str]) -> None:
         self._begin(episode.id)
         for start in range(0, len(new), self._batch_size()):
             batch = new[start : start + self._batch_size()]
@@ -131,21 +153,18 @@ class Index:
             self.chunks_col.delete(ids=orphans)
         self._end(episode.id)
 
-        places = {place_of(i) for i in stored}
-        updated = sum(1 for c in new if c.place in places)
-        removed = len({place_of(i) for i in orphans} - {c.place for c in chunks})
-        return IngestResult(episode.id, episode.title, len(new) - updated, updated, removed,
-                            len(chunks) - len(new))
-
     def remove_episode(self, episode_id: str) -> int:
         """Delete an episode and its chunks; returns how many chunks went."""
         chunk_ids = self.chunks_col.get(where={"episode_id": episode_id}, include=[])["ids"]
-        self._begin(episode_id)
-        self.episodes_col.delete(ids=[episode_id])  # the commit point: readers no longer see it
-        self._new_revision()
-        if chunk_ids:
-            self.chunks_col.delete(ids=chunk_ids)
-        self._end(episode_id)
+        with self.search.writing():
+            before = self._read_revision()
+            self._begin(episode_id)
+            self.episodes_col.delete(ids=[episode_id])  # the commit point: readers no longer see it
+            self._new_revision()
+            if chunk_ids:
+                self.chunks_col.delete(ids=chunk_ids)
+            self._end(episode_id)
+            self.search.update(before, self._revision[1], episode_id, None)
         return len(chunk_ids)
 
     def _new_revision(self) -> None:
@@ -212,26 +231,40 @@ class Index:
         """Changes with every write, by any process; None for an index never written to."""
         last = self._revision
         if last is None or time.monotonic() - last[0] > REVISION_SECONDS:
-            collection = self._client.get_collection(self.chunks_col.name, embedding_function=self.embedder)
-            last = self._revision = (time.monotonic(), (collection.metadata or {}).get("revision"))
-        return last[1]
+            self._read_revision()
+        return self._revision[1]
+
+    def _read_revision(self) -> str | None:
+        collection = self._client.get_collection(self.chunks_col.name, embedding_function=self.embedder)
+        self._revision = (time.monotonic(), (collection.metadata or {}).get("revision"))
+        return self._revision[1]
 
     def snapshot(self) -> Snapshot:
-        revision = self.revision()  # read first: a write during the load leaves the snapshot stale, not wrong
+        """The search files, memory-mapped; rebuilt from Chroma first when missing, unreadable or stale."""
+        revision = self.revision()
+        snapshot = self.search.open()
+        if snapshot is not None and snapshot.revision == revision:
+            return snapshot
+        with self.search.writing():  # a writer in the middle of an update finishes it first
+            revision = self._read_revision()
+            snapshot = self.search.open()
+            if snapshot is None or snapshot.revision != revision:
+                self.search.rebuild(revision, self._visible_rows())
+                snapshot = self.search.open()
+        return snapshot
+
+    def _visible_rows(self) -> Iterator[SegmentData]:
+        """Every chunk readers see, a page at a time, read from Chroma: what a rebuild writes."""
         listed = self._listed_chunks()
-        chunks, vectors, terms = [], [], []
         for offset in range(0, self.count(), _PAGE):
             rows = self.chunks_col.get(include=["documents", "metadatas", "embeddings"], limit=_PAGE, offset=offset)
             keep = [n for n, (i, m) in enumerate(zip(rows["ids"], rows["metadatas"])) if _visible(i, m, listed)]
-            for n in keep:
-                chunk = _chunk(rows["ids"][n], rows["documents"][n], rows["metadatas"][n])
-                chunks.append(chunk)
-                # Chunks indexed before terms were stored are tokenized now.
-                meta = rows["metadatas"][n]
-                terms.append(meta["terms"].split(" ") if meta.get("terms") else document_terms(chunk))
-            vectors.append(np.asarray(rows["embeddings"], dtype=np.float32).reshape(-1, DIM)[keep])
-        matrix = np.concatenate(vectors) if vectors else np.zeros((0, DIM), dtype=np.float32)
-        return Snapshot(revision, chunks, matrix, terms, self.embedder)
+            chunks = [_chunk(rows["ids"][n], rows["documents"][n], rows["metadatas"][n]) for n in keep]
+            # Chunks indexed before terms were stored are tokenized now.
+            terms = [m["terms"].split(" ") if m.get("terms") else document_terms(c)
+                     for c, m in zip(chunks, (rows["metadatas"][n] for n in keep))]
+            vectors = np.asarray(rows["embeddings"], dtype=np.float32).reshape(-1, DIM)[keep]
+            yield SegmentData.from_chunks(chunks, vectors, terms, self.embedder.latent([c.embed_text for c in chunks]))
 
     def _listed_chunks(self, episode_ids: list[str] | None = None) -> dict[str, set[str] | None]:
         """Each recorded episode's chunk ids; None for a record from before records listed them (all count)."""

@@ -1,7 +1,7 @@
 """The lexical half of hybrid search: BM25 over jieba-segmented, lowercased tokens.
 
 Local Chroma has no BM25 (its Search API is Cloud-only, its BM25 function English-only), so
-this index lives in process memory, built from the chunks stored in Chroma. Names and
+the postings live in the on-disk search index's segments (store/segment.py). Names and
 English terms inside Chinese text ("杨立昆为什么说OpenAI是...") are exactly what dense
 retrieval blurs and BM25 keeps, so the two are fused in `retrieve.py`.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
-import bm25s
 import jieba
 import numpy as np
 import Stemmer
@@ -20,6 +20,10 @@ from bm25s.stopwords import STOPWORDS_EN
 from store.chunks import Chunk
 from store.glossary import glosses
 from store.language import has_cjk
+from store.segment import term_hash
+
+if TYPE_CHECKING:
+    from store.snapshot import Rows
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -89,15 +93,42 @@ def document_terms(chunk: Chunk) -> list[str]:
 
 
 class LexicalIndex:
-    def __init__(self, terms: list[list[str]]):
-        self.size = len(terms)
-        self._bm25 = bm25s.BM25()
-        if terms:
-            self._bm25.index(terms, show_progress=False)
+    """BM25 (Lucene's variant, bm25s' default) over every segment's postings, with global statistics.
+
+    bm25s stores scores with each term's IDF baked in, so an index of appended segments would score
+    each segment by its own IDF (an episode-sized segment's IDF is noise). The segments keep raw term
+    frequencies and row lengths instead, and a question's IDF and the average length are taken over
+    all segments at once: the scores equal one bm25s index over all rows (tests/test_search_files.py).
+    Tombstoned rows still count in the statistics until their segment is compacted, as in Lucene.
+    """
+
+    def __init__(self, rows: Rows, live: np.ndarray, k1: float = 1.5, b: float = 0.75):
+        self._rows, self._live = rows, live
+        self.size = len(rows)
+        self.k1, self.b = k1, b
+        total = sum(float(np.asarray(s.lengths, dtype=np.float64).sum()) for s in rows.segments)
+        self._average_length = total / self.size if self.size else 1.0
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every chunk, in index order (zeros when nothing matches)."""
+        """BM25 score of every row, in row order (zeros when nothing matches)."""
         tokens = expand(tokenize(query))
+        scores = np.zeros(self.size, dtype=np.float32)
         if not self.size or not tokens:
-            return np.zeros(self.size, dtype=np.float32)
-        return self._bm25.get_scores(tokens)
+            return scores
+        wanted = np.asarray([term_hash(t) for t in tokens], dtype=np.uint64)
+        found = []  # per segment: (column of each token or -1)
+        df = np.zeros(len(wanted))
+        for segment in self._rows.segments:
+            columns = segment.columns_of(wanted)
+            df[columns >= 0] += segment.lexical.column_sizes(columns[columns >= 0])
+            found.append(columns)
+        idf = np.log1p((self.size - df + 0.5) / (df + 0.5)).astype(np.float32)
+        for start, segment, columns in zip(self._rows.starts, self._rows.segments, found):
+            present = np.nonzero(columns >= 0)[0]
+            rows, tf, which = segment.lexical.gather(columns[present])
+            if not len(rows):
+                continue
+            norm = self.k1 * ((1 - self.b) + self.b * np.asarray(segment.lengths[rows]) / self._average_length)
+            weights = idf[present][which] * tf / (norm + tf)
+            scores[start : start + segment.rows] += np.bincount(rows, weights, minlength=segment.rows)
+        return scores

@@ -52,7 +52,8 @@ class Library:
         self.media_dir = Path(data_dir) / "media"  # audio copies, served for playback
         self.transcriber = transcriber
         add_words(load_terms(list(glossary_files)))
-        self.index = Index(connect(data_dir, chroma_url), collection, E5Embedding(str(cache_dir / "embeddings.sqlite")))
+        self.index = Index(connect(data_dir, chroma_url), collection, E5Embedding(str(cache_dir / "embeddings.sqlite")),
+                           data_dir / "search" / collection)
         self._lock = threading.Lock()
         self._episodes: list[Episode] | None = None
         self._people: PeopleIndex | None = None

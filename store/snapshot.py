@@ -1,56 +1,103 @@
-"""What a search reads, held in process memory: every chunk with its e5 vector, BM25 and latent terms.
+"""What a search reads: the segments a manifest names, memory-mapped, as one row space.
 
-Chroma stays the store of record; a Snapshot is loaded from it once and reloaded when the
-index's revision changes (any writer, this process or another, sets a new one). Dense search
-scans every vector under a numpy mask for the filters (store/dense.py): at 100k chunks Chroma's
-language-filtered HNSW query took ~490 ms, the scan takes a few ms, and it never misses a
-neighbour the graph would.
+Rows are numbered across segments in manifest order; tombstoned rows (chunks deleted or
+replaced since their segment was written) are never admitted. Opening reads the manifest and
+each segment's small header and maps its arrays; the filter columns are joined into one array
+each (a few MB at a million rows), and a chunk is decoded only when a search returns its row.
+
+Chroma stays the store of record: the manifest carries the revision of the Chroma write it
+reflects, and store/search_files.py rebuilds the files when that is not the current one.
+Dense search scans every row's int8 code under a numpy mask for the filters (store/dense.py):
+at 100k chunks Chroma's language-filtered HNSW query took ~490 ms, the scan a few ms, and it
+never misses a neighbour the graph would.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterator
 
 import numpy as np
 
 from store.chunks import Chunk
 from store.dense import DenseIndex
-from store.embedder import E5Embedding
 from store.latent import LatentIndex
 from store.lexical import LexicalIndex
+from store.segment import FIELDS, Segment
 
-_FIELDS = ("kind", "language", "episode_id")
+
+class Rows:
+    """Global row numbers <-> (segment, row in segment)."""
+
+    def __init__(self, segments: list[Segment]):
+        self.segments = segments
+        self.starts = np.cumsum([0] + [s.rows for s in segments])
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def locate(self, row: int) -> tuple[Segment, int]:
+        n = int(np.searchsorted(self.starts, row, side="right")) - 1
+        return self.segments[n], row - int(self.starts[n])
+
+    def split(self, rows: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """(segment number, positions in `rows`, rows within that segment) for each segment `rows` touch."""
+        which = np.searchsorted(self.starts, rows, side="right") - 1
+        for n in np.unique(which):
+            positions = np.nonzero(which == n)[0]
+            yield int(n), positions, rows[positions] - self.starts[n]
 
 
-def _rows_by(chunks: list[Chunk], values_of) -> dict[str, np.ndarray]:
-    rows: dict[str, list[int]] = defaultdict(list)
-    for row, chunk in enumerate(chunks):
-        for value in values_of(chunk):
-            rows[value].append(row)
-    return {value: np.asarray(r) for value, r in rows.items()}
+class Chunks:
+    """The chunks by global row, decoded on access; iterating yields the live ones."""
+
+    def __init__(self, rows: Rows, live: np.ndarray):
+        self._rows, self._live = rows, live
+
+    def __getitem__(self, row: int) -> Chunk:
+        segment, local = self._rows.locate(int(row))
+        return segment.chunk(local)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return (self[row] for row in np.nonzero(self._live)[0])
+
+    def __len__(self) -> int:
+        return int(self._live.sum())
 
 
 class Snapshot:
-    def __init__(self, revision: str | None, chunks: list[Chunk], vectors: np.ndarray,
-                 terms: list[list[str]], embedder: E5Embedding):
+    def __init__(self, revision: str | None, segments: list[Segment], dead: list[np.ndarray]):
         self.revision = revision
-        self.chunks = chunks
-        self.dense = DenseIndex(vectors)
-        self.lexical = LexicalIndex(terms)
-        self.latent = LatentIndex([c.embed_text for c in chunks], embedder)
-        # Row numbers per field value ("kind" -> "chapter" -> rows): a filter is a few index writes, not a scan.
-        self._rows: dict[str, dict[str, np.ndarray]] = {}
-        for name in _FIELDS:
-            self._rows[name] = _rows_by(chunks, lambda chunk: [getattr(chunk, name)])
-        self._rows["people"] = _rows_by(chunks, lambda chunk: chunk.people)
+        self.rows = Rows(segments)
+        self.live = np.ones(len(self.rows), dtype=bool)
+        for start, rows in zip(self.rows.starts, dead):
+            self.live[start + rows] = False
+        self.chunks = Chunks(self.rows, self.live)
+        self.dense = DenseIndex(self.rows)
+        self.lexical = LexicalIndex(self.rows, self.live)
+        self.latent = LatentIndex(self.rows)
+        # One code array per field over all rows, with one value table: a filter is a comparison per value.
+        self._tables: dict[str, dict[str, int]] = {}
+        self._codes: dict[str, np.ndarray] = {}
+        for name in FIELDS:
+            table = self._tables[name] = {}
+            parts = []
+            for segment in segments:
+                remap = np.asarray([table.setdefault(v, len(table)) for v in segment.tables[name]], dtype=np.int32)
+                parts.append(remap[segment.fields[name]] if len(remap) else np.zeros(segment.rows, np.int32))
+            self._codes[name] = np.concatenate(parts) if parts else np.zeros(0, np.int32)
 
     def __len__(self) -> int:
         return len(self.chunks)
 
     def where(self, name: str, values: list[str]) -> np.ndarray:
-        """A mask of the rows whose `name` (kind, language, episode_id, people) has one of `values`."""
-        mask = np.zeros(len(self.chunks), dtype=bool)
-        for value in values:
-            if value in self._rows[name]:
-                mask[self._rows[name][value]] = True
-        return mask
+        """A mask of the live rows whose `name` (kind, language, episode_id, people) has one of `values`."""
+        mask = np.zeros(len(self.rows), dtype=bool)
+        if name == "people":
+            for start, segment in zip(self.rows.starts, self.rows.segments):
+                for value in values:
+                    mask[start + segment.rows_of_person(value)] = True
+        else:
+            for value in values:
+                if value in self._tables[name]:
+                    mask |= self._codes[name] == self._tables[name][value]
+        return mask & self.live

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from chromadb.errors import NotFoundError
 from click.testing import CliRunner
@@ -27,8 +28,12 @@ from click.testing import CliRunner
 from assistant.cli import cli as laidub_cli
 from assistant.config import REPO, Settings
 from assistant.llm import LLM, Message
+from store import segment
+from store.chunks import Chunk
+from store.embedder import pack
 from store.index import connect
 from store.library import Library
+from store.segment import Segment, SegmentData
 
 SEEDS = REPO / "seeds"
 VENV_BIN = Path(sys.executable).parent
@@ -190,3 +195,12 @@ class ScriptedLLM(LLM):
 
     def count_messages(self, messages: Sequence[Message]) -> int:
         return sum(self.count_tokens(m.content) for m in messages)
+
+
+def vector_segment(folder: Path, vectors: np.ndarray, language: str = "en") -> Segment:
+    """A written segment holding only `vectors` (chunks with empty text): for dense search tests."""
+    chunks = [Chunk(id=f"{folder.name}-{n}", episode_id="e", episode_title="E", kind="chapter", title="", text="",
+                    language=language) for n in range(len(vectors))]  # fmt: skip
+    empty = pack(np.zeros(0), np.zeros(0))
+    segment.write(folder, SegmentData.from_chunks(chunks, vectors, [[] for _ in chunks], [empty for _ in chunks]))
+    return Segment(folder)

@@ -11,6 +11,7 @@ import pytest
 SEED_PAGE = Path(__file__).parent.parent / "seeds" / "laidub-page.txt"
 INGEST_KEYS = {"chunks", "ingest_s", "first_search_s", "chunks_per_s"}
 CORPUS_KEYS = {"synthetic", "chunks", "episodes", "generate_s", "index_s", "index_chunks_per_s", "snapshot_load_s",
+               "index_open_s", "ingest_one_s", "ingest_one_visible", "search_after_ingest_s", "segments",
                "search_ms", "query_embedding_ms", "peak_rss_mb", "dense_exact_share"}  # fmt: skip
 
 
@@ -34,6 +35,7 @@ def test_bench_reports_seeds_and_a_synthetic_corpus(make_env: Callable, data_dir
     [corpus] = report["synthetic"]
     assert set(corpus) == CORPUS_KEYS
     assert corpus["synthetic"] is True and corpus["chunks"] >= 200
+    assert corpus["ingest_one_visible"] is True, "the episode ingested after the index was open is not found"
     assert set(corpus["search_ms"]) == set(corpus["query_embedding_ms"]) == {"p50", "p95"}
     assert not list(temp.glob("laidub-bench-*")) and not data_dir.exists()  # all in a temporary dir, deleted
 

@@ -16,10 +16,12 @@ import pytest
 from store import embedder
 from store.chunks import chunk_episode
 from store.dense import DenseIndex
+from store.snapshot import Rows
 from store.errors import UnknownFilter
 from store.index import REVISION_SECONDS
 from store.library import Library
 from store.retrieve import CANDIDATES, dense_best
+from conftest import vector_segment
 
 SEED_PAGE = Path(__file__).parent.parent / "seeds" / "laidub-page.txt"
 
@@ -239,13 +241,15 @@ def test_questions_asked_at_once_get_the_engines_own_vectors():
         np.testing.assert_allclose(vectors.latent[1], values, atol=1e-5)
 
 
-def test_the_dense_shortlist_scores_like_an_exact_scan():
-    """int8 codes choose the shortlist, float32 orders it: the same scores as a float32 scan, even among near-ties."""
+def test_the_dense_shortlist_scores_like_an_exact_scan(tmp_path: Path):
+    """int8 codes choose the shortlist, float32 orders it: the same scores as a float32 scan, even among near-ties,
+    across segments quantized on different scales."""
     rng = np.random.default_rng(7)
     sources = rng.normal(size=(50, 384))
     copies = sources[rng.integers(len(sources), size=20_000)] + rng.normal(0, 0.04, (20_000, 384))  # ~400 per source
     vectors = (copies / np.linalg.norm(copies, axis=1, keepdims=True)).astype(np.float32)
-    dense = DenseIndex(vectors)
+    halves = [vector_segment(tmp_path / "a", vectors[:10_000]), vector_segment(tmp_path / "b", vectors[10_000:])]
+    dense = DenseIndex(Rows(halves))
     admitted = rng.random(len(vectors)) < 0.5  # a filter, like a language
     for source in sources[:10]:
         question = (source + rng.normal(0, 0.5, 384)).astype(np.float32)
