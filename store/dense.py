@@ -16,7 +16,7 @@ import simsimd
 from threadpoolctl import threadpool_limits
 
 if TYPE_CHECKING:
-    from store.snapshot import Rows
+    from store.rows import Rows
 
 # OpenBLAS's idle threads spin for a while after every product, taking the cores that the next question's
 # embedding or the LLM needs: a query embedding right after a 100k-row product took 46 ms instead of 32

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from store.snapshot import Rows
+    from store.rows import Rows
 
 
 class LatentIndex:

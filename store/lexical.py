@@ -23,7 +23,7 @@ from store.language import has_cjk
 from store.segment import term_hash
 
 if TYPE_CHECKING:
-    from store.snapshot import Rows
+    from store.rows import Rows
 
 jieba.setLogLevel(logging.WARNING)
 
