@@ -37,13 +37,17 @@ LANGUAGES = ("en", "zh")
 # WER 0.079 at 14.8x realtime and Chinese CER 0.49 at 1.9x (its temperature fallbacks re-decode); beam 5 gave
 # 0.067 at 14.4x and 0.41 at 8.3x. So beam 5.
 BEAM_SIZE = 5
-# After VAD, segment starts are mapped back from the speech-only audio and land at the end of the previous
-# speech: "The lighthouse keeper ..." spoken at 31.2 s was stamped 11.1 s. Word timestamps put 7 of the 8
-# test sentences within 0.3 s of where they are spoken (one still 30 s early), for ~1.5x the decoding time.
+# faster-whisper's own vad_filter decodes the speech-only audio and maps segment starts back, and they land at
+# the end of the previous speech: "The lighthouse keeper ..." spoken at 31.2 s was stamped 11.1 s, and with word
+# timestamps one test sentence of 8 was still 30 s early (a clean-clone run: 26 s early, cited at 0:00). So we
+# run its silero VAD ourselves and give Whisper the speech islands as clip timestamps: it decodes only those,
+# at their real place, and all 8 sentences started within 0.5 s of where they are spoken. Speech closer than
+# ISLAND_GAP is one island, so a sentence's pauses do not cut it.
+ISLAND_GAP = 5.0
 WORD_TIMESTAMPS = True
 CUT_SEARCH = 10.0  # seconds at a window's end searched for its quietest moment
 CUT_BLOCK = RATE // 10  # loudness is compared per 100 ms
-CHECKPOINT_VERSION = 1  # bump when a checkpoint's meaning changes
+CHECKPOINT_VERSION = 2  # bump when a checkpoint's meaning changes
 
 
 @dataclass(frozen=True)
@@ -131,15 +135,16 @@ class Transcriber:
         if samples.size < CUT_BLOCK:
             return language, []  # the tail of a file, or an empty one: too short to hold a word
         audio_f32 = samples.astype(np.float32) / 32768.0
+        clips = _speech_islands(audio_f32)
+        if not clips:
+            return language, []  # no speech in this window (and nothing to detect a language from)
 
         def decode(lang: str | None):
-            return self.model.transcribe(audio_f32, language=lang, beam_size=self.beam_size, vad_filter=True,
-                                         word_timestamps=WORD_TIMESTAMPS)
+            return self.model.transcribe(audio_f32, language=lang, beam_size=self.beam_size, vad_filter=False,
+                                         clip_timestamps=clips, word_timestamps=WORD_TIMESTAMPS)
 
         pieces, info = decode(language or None)
         if not language:
-            if not info.duration_after_vad:
-                return "", []  # no speech: nothing to detect a language from
             probabilities = dict(info.all_language_probs or [])
             language = max(LANGUAGES, key=lambda lang: probabilities.get(lang, 0.0))
             if language != info.language:  # the first pass would decode as another language: redo it as ours
@@ -205,6 +210,20 @@ def _frames(path: Path) -> Iterator[av.AudioFrame]:
                     continue
     except av.FFmpegError as err:
         raise ParseError(str(path), f"cannot decode the audio ({err.strerror or err})") from None
+
+
+def _speech_islands(audio: np.ndarray) -> list[float]:
+    """[start, end, start, end, ...] in seconds: silero VAD's speech, chunks closer than ISLAND_GAP joined."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps  # with the model: not for every CLI start
+
+    islands: list[list[float]] = []
+    for chunk in get_speech_timestamps(audio, VadOptions()):
+        start, end = chunk["start"] / RATE, chunk["end"] / RATE
+        if islands and start - islands[-1][1] < ISLAND_GAP:
+            islands[-1][1] = end
+        else:
+            islands.append([start, end])
+    return [t for island in islands for t in island]
 
 
 def _quiet_cut(samples: np.ndarray) -> int:

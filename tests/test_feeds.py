@@ -417,7 +417,9 @@ def test_a_feed_episode_is_transcribed_from_its_enclosure_and_searchable(cli, en
         refused = run_json(cli, env, "transcribe", "la-002", code=2)
     assert [r["episode_id"] for r in done["ingested"]] == ["la-001"]
     assert "over the limit" in refused["error"]
-    hits = run_json(cli, env, "search", "lighthouse keeper purple umbrellas", "--k", "1")["results"]
+    # The transcript line itself (the generated chapter over the whole talk starts at 0:00).
+    hits = run_json(cli, env, "search", "lighthouse keeper purple umbrellas", "--k", "1", "--kind", "segment")["results"]
     assert hits[0]["episode_id"] == "la-001" and abs(hits[0]["start_seconds"] - placed[1].start) <= 15
     episode = next(e for e in run_json(cli, env, "episodes")["episodes"] if e["id"] == "la-001")
     assert episode["media_url"] == f"{loopback.url}/audio/talk.wav"  # plays from the enclosure, not a copy
+    assert episode["generated_chapters"] >= 1  # a transcribed episode without chapters gets generated ones
