@@ -47,7 +47,7 @@ ISLAND_GAP = 5.0
 WORD_TIMESTAMPS = True
 CUT_SEARCH = 10.0  # seconds at a window's end searched for its quietest moment
 CUT_BLOCK = RATE // 10  # loudness is compared per 100 ms
-CHECKPOINT_VERSION = 2  # bump when a checkpoint's meaning changes
+CHECKPOINT_VERSION = 3  # bump when a checkpoint's meaning changes
 
 
 @dataclass(frozen=True)
@@ -227,13 +227,25 @@ def _speech_islands(audio: np.ndarray) -> list[float]:
 
 
 def _quiet_cut(samples: np.ndarray) -> int:
-    """Where to end a window: the middle of the quietest 100 ms block in its last CUT_SEARCH seconds."""
+    """Where to end a window: the middle of the longest run of the quietest 100 ms blocks in its last CUT_SEARCH
+    seconds. The longest run, not the first quietest block: a gap between two words can be as quiet as a pause
+    (espeak-ng's are digital silence), and a clean-clone run cut "The orchestra ..." there."""
     search = min(int(CUT_SEARCH * RATE), samples.size // 2) // CUT_BLOCK * CUT_BLOCK
     if search < CUT_BLOCK:
         return samples.size
     tail = samples[samples.size - search:].astype(np.float32).reshape(-1, CUT_BLOCK)
-    quietest = int(np.argmin((tail**2).mean(axis=1)))
-    return samples.size - search + quietest * CUT_BLOCK + CUT_BLOCK // 2
+    loudness = (tail**2).mean(axis=1)
+    quiet = loudness <= loudness.min() * 2 + 1.0  # +1: int16 silence with a little dither still counts
+    best_start, best_length, start = 0, 0, None
+    for n, is_quiet in enumerate([*quiet, False]):
+        if is_quiet and start is None:
+            start = n
+        elif not is_quiet and start is not None:
+            if n - start > best_length:
+                best_start, best_length = start, n - start
+            start = None
+    middle = best_start * CUT_BLOCK + best_length * CUT_BLOCK // 2
+    return samples.size - search + middle
 
 
 def _simplified(text: str) -> str:

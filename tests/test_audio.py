@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.measure.speech import CHINESE, ENGLISH, characters, error_rate, synthesize, words
@@ -17,7 +18,7 @@ from store.audio import probe_audio, readable_name
 from store.errors import ModelError, ParseError
 from store.library import Library
 from store.speech_model import check_model_dir, resolve_whisper_model
-from store.transcribe import Transcriber, _windows
+from store.transcribe import RATE, Transcriber, _quiet_cut, _windows
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -88,6 +89,16 @@ def test_windows_cover_the_audio_exactly_and_cut_in_silence(speech):
     assert position == pytest.approx(placed[-1].end + 1.0, abs=0.05)  # synthesize's 1 s tail
     for start, _ in pieces[1:]:  # no cut inside a sentence
         assert not any(p.start + 0.1 < start < p.end - 0.1 for p in placed), start
+
+
+def test_a_window_ends_in_the_longest_pause_not_in_a_gap_between_words():
+    """espeak-ng's gaps between words are digital silence, as quiet as a pause: the first quietest block was one."""
+    rng = np.random.default_rng(0)
+    speech = lambda seconds: rng.integers(-8000, 8000, int(seconds * RATE)).astype(np.int16)  # noqa: E731
+    silence = lambda seconds: np.zeros(int(seconds * RATE), np.int16)  # noqa: E731
+    samples = np.concatenate([speech(20), silence(0.3), speech(3), silence(1.5), speech(4)])  # 28.8 s
+    cut = _quiet_cut(samples) / RATE
+    assert 23.3 < cut < 24.8, cut  # inside the 1.5 s pause, not the 0.3 s gap at 20 s
 
 
 def test_titles_come_from_tags_else_a_readable_file_name(speech):
