@@ -41,6 +41,7 @@ from store.language import LANGUAGES
 from store.lexical import add_words
 from store.people import PeopleIndex
 from store.retrieve import Filters, Hit, Retriever
+from store.server_ranking import ServerRanking
 from store.transcribe import Transcriber, Transcript
 
 
@@ -52,13 +53,14 @@ class Library:
         self.media_dir = Path(data_dir) / "media"  # audio copies, served for playback
         self.transcriber = transcriber
         add_words(load_terms(list(glossary_files)))
+        # On a Chroma server the server ranks (store/server_ranking.py): no search files, no copy of the library here.
         self.index = Index(connect(data_dir, chroma_url), collection, E5Embedding(str(cache_dir / "embeddings.sqlite")),
-                           data_dir / "search" / collection)
+                           None if chroma_url else data_dir / "search" / collection)
         self._lock = threading.Lock()
         self._episodes: list[Episode] | None = None
         self._people: PeopleIndex | None = None
         self._revision: str | None = None
-        self.retriever = Retriever(self.index, lambda: self.people)
+        self.retriever = Retriever(self.index, lambda: self.people, ServerRanking(self.index) if chroma_url else None)
 
     # -- what is indexed ---------------------------------------------------------------
 

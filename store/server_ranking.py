@@ -1,0 +1,173 @@
+"""Ranking on a Chroma server (LAIDUB_CHROMA_URL): the server's own queries, fused in the client by retrieve.py.
+
+Nothing of the library is copied to the client: per question it asks the server, all at once,
+- per chunk language, the dense neighbours of the question (`query`; one collection per language, so
+  no metadata filter slows it: a `where` is sent only for filters the user gave);
+- per question token (store/lexical.py's, Chinese glosses included), the rows whose text holds it
+  (`where_document`: the server's trigram full-text index; no ranking, so at most FULLTEXT_LIMIT ids);
+- for the people a question names, their rows' dense neighbours (a `people` array `$contains` filter);
+then reads the pooled candidates (text, metadata, vector) by id and scores them here: exact cosine, and
+BM25 over the terms stored with each chunk, with each token's IDF estimated from how many rows the
+server found holding it. What this gives up against the search files is in README.md ("Scale-out"):
+no latent terms, and BM25 only over the candidates the dense and full-text lists bring.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+
+from store.chunks import TIMED_KINDS, Chunk
+from store.index import Index
+from store.language import LANGUAGES, has_cjk
+from store.lexical import expand, tokenize
+from store.retrieve import CANDIDATES, Candidates, Filters
+
+DENSE_FETCH = 2 * CANDIDATES  # neighbours asked per language: summaries and entities are dropped here, not filtered there
+FULLTEXT_LIMIT = 200  # ids per token and language; a token in more rows is common, and its IDF low anyway
+FULLTEXT_FETCH = CANDIDATES  # rows found only by full text that are read and scored
+K1, B = 1.5, 0.75  # BM25 as the search files score it (store/lexical.py)
+
+# Requests to the server run side by side: the server answers them on its own cores, this process mostly waits.
+_REQUESTS = ThreadPoolExecutor(12, thread_name_prefix="chroma-requests")
+
+
+class ServerRanking:
+    """A `retrieve.Ranking`: the candidate lists of a question, ranked by the Chroma server that holds the chunks."""
+
+    def __init__(self, index: Index):
+        self.index = index
+        self._total: tuple[str | None, int] | None = None  # (revision, rows in every chunk collection)
+        self._lock = threading.Lock()
+
+    def __call__(self, query: str, filters: Filters, named: set[str]) -> Candidates:
+        languages = filters.languages or list(LANGUAGES)
+        collections = {language: self.index.chunk_collections[language] for language in languages}
+        where = server_where(filters)
+        vector = self.index.embedder.query(query)
+        tokens = expand(tokenize(query))
+        dense = {language: _REQUESTS.submit(_neighbours, collection, vector, DENSE_FETCH, where)
+                 for language, collection in collections.items()}  # fmt: skip
+        about = {}
+        if named and not filters.people:
+            about_where = all_of([where, any_person(sorted(named))])
+            about = {language: _REQUESTS.submit(_neighbours, collection, vector, CANDIDATES, about_where)
+                     for language, collection in collections.items()}  # fmt: skip
+        fulltext: dict[tuple[str, str], Future] = {
+            (language, token): _REQUESTS.submit(_holding, collection, token, query, where)
+            for token in dict.fromkeys(tokens) for language, collection in collections.items()
+            if language == "zh" or not has_cjk(token)  # Chinese words are not in English text
+        }  # fmt: skip
+        total = self._rows()
+
+        holding = {key: future.result() for key, future in fulltext.items()}
+        idf = {token: bm25_idf(total, sum(len(ids) for (_, t), ids in holding.items() if t == token))
+               for token in dict.fromkeys(tokens)}  # fmt: skip
+        lexical_only = prescore(holding, idf, FULLTEXT_FETCH)
+        wanted = {language: dict.fromkeys(dense[language].result() + (about[language].result() if about else [])
+                                          + lexical_only.get(language, []))
+                  for language in collections}  # fmt: skip
+        reads = {language: _REQUESTS.submit(self.index.visible_chunks, collections[language], list(ids))
+                 for language, ids in wanted.items()}  # fmt: skip
+        rows = {i: row for future in reads.values() for i, row in future.result().items()
+                if admits(filters, row.chunk)}  # fmt: skip
+
+        similarity = {i: float(row.vector @ vector) for i, row in rows.items()}
+        average = float(np.mean([len(row.terms) for row in rows.values()])) if rows else 1.0
+        bm25 = {i: bm25_score(row.terms, tokens, idf, average) for i, row in rows.items()}
+        lists = [sorted((i for i in dense[language].result() if i in rows), key=lambda i: -similarity[i])[:CANDIDATES]
+                 for language in collections]  # fmt: skip
+        lists.append(sorted((i for i in rows if bm25[i] > 0), key=lambda i: -bm25[i])[:CANDIDATES])
+        extra = [i for future in about.values() for i in future.result() if i in rows]
+        return Candidates(lists, lambda i: rows[i].chunk, similarity.__getitem__, bm25.__getitem__, extra)
+
+    def _rows(self) -> int:
+        """How many chunks the library holds (BM25's N), counted again after each write."""
+        revision = self.index.revision()
+        with self._lock:
+            if self._total is None or self._total[0] != revision:
+                self._total = (revision, self.index.count())
+            return self._total[1]
+
+
+def _neighbours(collection, vector: np.ndarray, n: int, where: dict | None) -> list[str]:
+    found = collection.query(query_embeddings=[vector], n_results=n, where=where, include=[])
+    return found["ids"][0]
+
+
+def _holding(collection, token: str, query: str, where: dict | None) -> list[str]:
+    return collection.get(where_document=fulltext_clause(token, query), where=where, limit=FULLTEXT_LIMIT,
+                          include=[])["ids"]
+
+
+def fulltext_clause(token: str, query: str) -> dict:
+    """The server's full-text match for a BM25 token: its text as written (Chinese, or as the question wrote it),
+    lower-case, or capitalised. The index is case-sensitive and matches substrings; a stem is a prefix
+    ("regret" finds "Regrets"), and the BM25 scored here counts only the exact terms."""
+    if has_cjk(token):
+        return {"$contains": token}
+    forms = {token, token.capitalize(), token.upper()}
+    forms |= {w for w in re.findall(r"\w+", query) if w.lower().startswith(token)}
+    clauses = [{"$contains": form} for form in sorted(forms)]
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+
+
+def prescore(holding: dict[tuple[str, str], list[str]], idf: dict[str, float], n: int) -> dict[str, list[str]]:
+    """The `n` rows best covered by the question's tokens (the sum of the IDF of the tokens a row holds), by
+    language: which rows found only by full text are worth reading."""
+    score: Counter[tuple[str, str]] = Counter()
+    for (language, token), ids in holding.items():
+        for i in ids:
+            score[(language, i)] += idf[token]
+    best: dict[str, list[str]] = {}
+    for language, i in sorted(score, key=lambda key: -score[key])[:n]:
+        best.setdefault(language, []).append(i)
+    return best
+
+
+def bm25_idf(total: int, df: int) -> float:
+    """Lucene's IDF, as the search files compute it (store/lexical.py)."""
+    return math.log1p((total - df + 0.5) / (df + 0.5))
+
+
+def bm25_score(terms: list[str], tokens: list[str], idf: dict[str, float], average_length: float) -> float:
+    """A row's BM25 for the question's tokens (a repeated token counts again, as in the search files)."""
+    counts = Counter(terms)
+    norm = K1 * ((1 - B) + B * len(terms) / average_length)
+    return sum(idf[t] * counts[t] / (norm + counts[t]) for t in tokens if counts[t])
+
+
+def server_where(filters: Filters) -> dict | None:
+    """The user's filters as a Chroma `where` (None without any: every unfiltered query stays fast); the
+    language filter picks collections instead."""
+    clauses = []
+    if filters.kinds:
+        clauses.append({"kind": {"$in": list(filters.kinds)}})
+    if filters.episodes:
+        clauses.append({"episode_id": {"$in": list(filters.episodes)}})
+    if filters.people:
+        clauses.append(any_person(filters.people))
+    return all_of(clauses)
+
+
+def any_person(names: list[str]) -> dict:
+    clauses = [{"people": {"$contains": name}} for name in names]
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+
+
+def all_of(clauses: list[dict | None]) -> dict | None:
+    clauses = [c for c in clauses if c]
+    return None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def admits(filters: Filters, chunk: Chunk) -> bool:
+    """The filters on a chunk read from the server: what `where` asked, and the default kinds it did not."""
+    return (chunk.kind in (filters.kinds or TIMED_KINDS)
+            and (not filters.episodes or chunk.episode_id in filters.episodes)
+            and (not filters.people or bool(set(filters.people) & set(chunk.people)))
+            and (not filters.languages or chunk.language in filters.languages))  # fmt: skip
