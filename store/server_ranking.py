@@ -31,6 +31,7 @@ from store.retrieve import CANDIDATES, Candidates, Filters
 DENSE_FETCH = 2 * CANDIDATES  # neighbours asked per language: summaries and entities are dropped here, not filtered there
 FULLTEXT_LIMIT = 200  # ids per token and language; a token in more rows is common, and its IDF low anyway
 FULLTEXT_FETCH = CANDIDATES  # rows found only by full text that are read and scored
+FULLTEXT_TOKENS = 6
 K1, B = 1.5, 0.75  # BM25 as the search files score it (store/lexical.py)
 
 # Requests to the server run side by side: the server answers them on its own cores, this process mostly waits.
@@ -59,15 +60,17 @@ class ServerRanking:
             about = {language: _REQUESTS.submit(_neighbours, collection, vector, CANDIDATES, about_where)
                      for language, collection in collections.items()}  # fmt: skip
         fulltext: dict[tuple[str, str], Future] = {
-            (language, token): _REQUESTS.submit(_holding, collection, token, query, where)
-            for token in dict.fromkeys(tokens) for language, collection in collections.items()
+            (language, token): _REQUESTS.submit(_holding, collection, token, where)
+            for token in fulltext_tokens(query) for language, collection in collections.items()
             if language == "zh" or not has_cjk(token)  # Chinese words are not in English text
         }  # fmt: skip
         total = self._rows()
 
         holding = {key: future.result() for key, future in fulltext.items()}
-        idf = {token: bm25_idf(total, sum(len(ids) for (_, t), ids in holding.items() if t == token))
-               for token in dict.fromkeys(tokens)}  # fmt: skip
+        found = Counter()
+        for (_, token), ids in holding.items():
+            found[token] += len(ids)
+        idf = {token: bm25_idf(total, found[token]) for _, token in holding}
         lexical_only = prescore(holding, idf, FULLTEXT_FETCH)
         wanted = {language: dict.fromkeys(dense[language].result() + (about[language].result() if about else [])
                                           + lexical_only.get(language, []))
@@ -77,6 +80,7 @@ class ServerRanking:
         rows = {i: row for future in reads.values() for i, row in future.result().items()
                 if admits(filters, row.chunk)}  # fmt: skip
 
+        idf |= pooled_idf([row.terms for row in rows.values()], [t for t in tokens if t not in idf], total)
         similarity = {i: float(row.vector @ vector) for i, row in rows.items()}
         average = float(np.mean([len(row.terms) for row in rows.values()])) if rows else 1.0
         bm25 = {i: bm25_score(row.terms, tokens, idf, average) for i, row in rows.items()}
@@ -100,21 +104,23 @@ def _neighbours(collection, vector: np.ndarray, n: int, where: dict | None) -> l
     return found["ids"][0]
 
 
-def _holding(collection, token: str, query: str, where: dict | None) -> list[str]:
-    return collection.get(where_document=fulltext_clause(token, query), where=where, limit=FULLTEXT_LIMIT,
-                          include=[])["ids"]
+def _holding(collection, token: str, where: dict | None) -> list[str]:
+    return collection.get(where_document=fulltext_clause(token), where=where, limit=FULLTEXT_LIMIT, include=[])["ids"]
 
 
-def fulltext_clause(token: str, query: str) -> dict:
-    """The server's full-text match for a BM25 token: its text as written (Chinese, or as the question wrote it),
-    lower-case, or capitalised. The index is case-sensitive and matches substrings; a stem is a prefix
-    ("regret" finds "Regrets"), and the BM25 scored here counts only the exact terms."""
-    if has_cjk(token):
-        return {"$contains": token}
-    forms = {token, token.capitalize(), token.upper()}
-    forms |= {w for w in re.findall(r"\w+", query) if w.lower().startswith(token)}
-    clauses = [{"$contains": form} for form in sorted(forms)]
-    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+def fulltext_clause(token: str) -> dict:
+    """The server's full-text match for a BM25 token. The index is case-sensitive and matches substrings, so
+    an English stem is a case-blind regex at a word's start ("regret" finds "Regrets", not "unregretted"):
+    at 20k rows as fast as one `$contains` (18 ms), and 7 times faster than an `$or` of its spellings."""
+    return {"$contains": token} if has_cjk(token) else {"$regex": rf"(?i)\b{re.escape(token)}"}
+
+
+def fulltext_tokens(query: str) -> list[str]:
+    """The tokens asked of the full-text index: the question's own words (whole, not jieba's parts of them),
+    then the English glosses of its Chinese ones, at most FULLTEXT_TOKENS. Each costs a request per
+    collection, 100-200 ms of server time at 100k rows."""
+    own = tokenize(query, precise=True)
+    return list(dict.fromkeys(expand(own)))[:FULLTEXT_TOKENS]
 
 
 def prescore(holding: dict[tuple[str, str], list[str]], idf: dict[str, float], n: int) -> dict[str, list[str]]:
@@ -133,6 +139,13 @@ def prescore(holding: dict[tuple[str, str], list[str]], idf: dict[str, float], n
 def bm25_idf(total: int, df: int) -> float:
     """Lucene's IDF, as the search files compute it (store/lexical.py)."""
     return math.log1p((total - df + 0.5) / (df + 0.5))
+
+
+def pooled_idf(pool: list[list[str]], tokens: list[str], total: int) -> dict[str, float]:
+    """IDF for tokens not asked of the server, from their share of the candidates' terms. The candidates are
+    about the question, so the share overstates a token's frequency in the library: its weight errs low."""
+    held = [set(terms) for terms in pool]
+    return {t: bm25_idf(total, round(total * sum(t in h for h in held) / max(len(held), 1))) for t in tokens}
 
 
 def bm25_score(terms: list[str], tokens: list[str], idf: dict[str, float], average_length: float) -> float:
