@@ -1,7 +1,8 @@
 """`laidub bench --server`: search on a Chroma server, `chroma run` on 127.0.0.1, from a separate client process.
 
 Per size, a synthetic corpus (bench.py's: seed sentences and noisy copies of seed vectors) is written
-through the real `Index.upsert_episode` into a fresh `chroma run`; then a new process, which holds
+through the real `Index.upsert_episode` into a `chroma run` over `<cache dir>/bench/server-<size>/`, kept
+for the next bench (writing 100k chunks to a server took N min); then a new process, which holds
 nothing but the embedding model and the server's answers, times searches (each question embedded
 afresh) and reports its peak RSS. That the client's memory does not grow with the library is the
 point of server mode, so the bench runs at two or more sizes. Dev recall@5 is measured on the seed
@@ -58,7 +59,8 @@ def run_server_bench(settings: Settings, sizes: list[int], queries: int, dev: Pa
         if dev is not None:
             report["recall"] = _recall(seeds, embedded, dev, root / "seeds-server", progress)
         pool = SeedPool.from_library(embedded)
-        report["sizes"] = [_bench_size(pool, size, queries, root / f"server-{size}", progress) for size in sizes]
+        kept = settings.cache_dir / "bench"
+        report["sizes"] = [_bench_size(pool, size, queries, kept / f"server-{size}", progress) for size in sizes]
     return report
 
 
@@ -73,24 +75,33 @@ def _recall(seeds: Settings, embedded, dev: Path, folder: Path, progress: Callab
 
 
 def _bench_size(pool: SeedPool, size: int, queries: int, folder: Path, progress: Callable[[str], None]) -> dict:
-    cache_path = folder / "embeddings.sqlite"
-    progress(f"server, {size} synthetic chunks: generating")
-    episodes = pool.corpus(size, PassageCache(cache_path))
+    """A server library of `size` synthetic chunks (kept in `folder` and reused: writing 100k chunks to a server
+    takes minutes), then the searches of a new client process."""
+    built = folder / "built.json"  # written last: a library whose writing was interrupted is written again
+    run: dict = {"synthetic": True, "reused": built.is_file()}
+    if not built.is_file():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        cache_path = folder / "embeddings.sqlite"
+        progress(f"server, {size} synthetic chunks: generating")
+        episodes = pool.corpus(size, PassageCache(cache_path))
     with chroma_run(folder / "chroma") as url:
-        progress(f"server, {size} synthetic chunks: writing {len(episodes)} episodes to {url}")
-        index = Index(connect(folder, url), COLLECTION, E5Embedding(str(cache_path)), None)
-        start = time.perf_counter()
-        for episode in episodes:
-            index.upsert_episode(episode)
-        write_s = _since(start)
-        chunks = index.count()
-        progress(f"server, {size} synthetic chunks: {queries} searches from a new process")
+        index = Index(connect(folder, url), COLLECTION, E5Embedding(str(folder / "embeddings.sqlite")), None)
+        if not run["reused"]:
+            progress(f"server, {size} synthetic chunks: writing {len(episodes)} episodes to {url}")
+            start = time.perf_counter()
+            for episode in episodes:
+                index.upsert_episode(episode)
+            write_s = _since(start)
+            built.write_text(json.dumps({"episodes": len(episodes), "write_s": write_s}))
+        run |= json.loads(built.read_text()) | {"chunks": index.count()}
+        run["write_chunks_per_s"] = round(run["chunks"] / run["write_s"], 1)
+        progress(f"server, {run['chunks']} synthetic chunks: {queries} searches from a new process")
         client = subprocess.run([sys.executable, "-m", "assistant.measure.bench_server", url, str(queries)],
                                 capture_output=True, text=True, timeout=3600)  # fmt: skip
         if client.returncode != 0:
             raise SettingsError(f"the bench's search client failed: {client.stderr.strip()[-500:]}")
-    return {"synthetic": True, "chunks": chunks, "episodes": len(episodes), "write_s": write_s,
-            "write_chunks_per_s": round(chunks / write_s, 1), **json.loads(client.stdout)}  # fmt: skip
+    return run | json.loads(client.stdout)
 
 
 def client(url: str, queries: int) -> dict:
@@ -128,12 +139,17 @@ def chroma_run(path: Path) -> Iterator[str]:
                 time.sleep(0.2)
             yield url
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a server process; kill it if it does not exit in time."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _answers(url: str) -> bool:
