@@ -28,7 +28,7 @@ from store.language import LANGUAGES, has_cjk
 from store.lexical import expand, tokenize
 from store.retrieve import CANDIDATES, Candidates, Filters
 
-DENSE_FETCH = 2 * CANDIDATES  # neighbours asked per language: summaries and entities are dropped here, not filtered there
+DENSE_FETCH = 2 * CANDIDATES  # neighbours per language: summaries and entities are dropped here, not filtered there
 FULLTEXT_LIMIT = 200  # ids per token and language; a token in more rows is common, and its IDF low anyway
 FULLTEXT_FETCH = CANDIDATES  # rows found only by full text that are read and scored
 FULLTEXT_TOKENS = 6

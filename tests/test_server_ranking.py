@@ -44,7 +44,7 @@ def test_bm25_from_document_frequencies_equals_bm25s():
     reference = bm25s.BM25()
     reference.index(terms, show_progress=False)
     average = float(np.mean([len(t) for t in terms]))
-    for query in ("What is a world model?", "Why did LeCun leave Meta?", "杨立昆怎么看大语言模型？", "robot memory video"):
+    for query in ("What is a world model?", "Why did LeCun leave Meta?", "杨立昆怎么看大语言模型？", "robot video"):
         tokens = expand(tokenize(query))
         idf = {t: bm25_idf(len(TEXTS), sum(t in set(row) for row in terms)) for t in tokens}
         ours = [bm25_score(row, tokens, idf, average) for row in terms]
@@ -69,7 +69,8 @@ def test_fulltext_asks_whole_words_and_glosses_chinese_stays_literal():
     assert fulltext_clause("regret") == {"$regex": r"(?i)\bregret"}
     assert fulltext_clause("c++") == {"$regex": r"(?i)\bc\+\+"}
     # The words, not jieba's search-mode parts of them (人工, 智能), then English glosses, at most six.
-    assert fulltext_tokens("人工智能竞赛是不可避免的吗？") == ["人工智能", "竞赛", "不可避免", "artifici", "intellig", "compet"]
+    expected = ["人工智能", "竞赛", "不可避免", "artifici", "intellig", "compet"]
+    assert fulltext_tokens("人工智能竞赛是不可避免的吗？") == expected
 
 
 def test_filters_become_a_where_only_when_given():

@@ -60,7 +60,9 @@ def run_server_bench(settings: Settings, sizes: list[int], queries: int, dev: Pa
             report["recall"] = _recall(seeds, embedded, dev, root / "seeds-server", progress)
         pool = SeedPool.from_library(embedded)
         kept = settings.cache_dir / "bench"
-        report["sizes"] = [_bench_size(pool, size, queries, kept / f"server-{size}", progress) for size in sizes]
+        aliases = settings.seeds_dir / "aliases.toml"
+        report["sizes"] = [_bench_size(pool, size, queries, kept / f"server-{size}", aliases, progress)
+                           for size in sizes]
     return report
 
 
@@ -74,7 +76,8 @@ def _recall(seeds: Settings, embedded, dev: Path, folder: Path, progress: Callab
     return report
 
 
-def _bench_size(pool: SeedPool, size: int, queries: int, folder: Path, progress: Callable[[str], None]) -> dict:
+def _bench_size(pool: SeedPool, size: int, queries: int, folder: Path, aliases: Path,
+                progress: Callable[[str], None]) -> dict:
     """A server library of `size` synthetic chunks (kept in `folder` and reused: writing 100k chunks to a server
     takes minutes), then the searches of a new client process."""
     built = folder / "built.json"  # written last: a library whose writing was interrupted is written again
@@ -97,18 +100,20 @@ def _bench_size(pool: SeedPool, size: int, queries: int, folder: Path, progress:
         run |= json.loads(built.read_text()) | {"chunks": index.count()}
         run["write_chunks_per_s"] = round(run["chunks"] / run["write_s"], 1)
         progress(f"server, {run['chunks']} synthetic chunks: {queries} searches from a new process")
-        client = subprocess.run([sys.executable, "-m", "assistant.measure.bench_server", url, str(queries)],
-                                capture_output=True, text=True, timeout=3600)  # fmt: skip
+        command = [sys.executable, "-m", "assistant.measure.bench_server", url, str(queries), str(aliases)]
+        client = subprocess.run(command, capture_output=True, text=True, timeout=3600)
         if client.returncode != 0:
             raise SettingsError(f"the bench's search client failed: {client.stderr.strip()[-500:]}")
     return run | json.loads(client.stdout)
 
 
-def client(url: str, queries: int) -> dict:
-    """What a search process on a Chroma server costs: search times (question embedding included), peak RSS."""
+def client(url: str, queries: int, aliases: Path) -> dict:
+    """What a search process on a Chroma server costs: search times (question embedding included), peak RSS.
+    It knows the seeds' people by their aliases (the corpus's episodes are about them), not every episode."""
     engine()  # the model loads once per process, before anything is timed
     index = Index(connect(Path(tempfile.gettempdir()), url), COLLECTION, E5Embedding(), None)
-    retriever = Retriever(index, lambda: PeopleIndex.build([]), ServerRanking(index))
+    people = PeopleIndex.build([], [aliases])
+    retriever = Retriever(index, lambda: people, ServerRanking(index))
     for question in (QUESTIONS[0], QUESTIONS[-1]):  # untimed: loads the zh dictionary, opens the connections
         retriever.search(question)
     asked = [QUESTIONS[n % len(QUESTIONS)] for n in range(queries)]
@@ -172,4 +177,4 @@ def server_text(report: dict) -> str:
 
 
 if __name__ == "__main__":  # the client process `_bench_size` starts
-    print(json.dumps(client(sys.argv[1], int(sys.argv[2]))))
+    print(json.dumps(client(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]))))
