@@ -12,6 +12,10 @@ the question names by any alias ("杨立昆" -> Yann LeCun).
 
 Results are grouped by anchor (episode + chapter start), so a chapter and its pull quote
 count once; the hit keeps the chunk that matched best.
+
+The ranked lists come from a source: the memory-mapped search files (`snapshot_candidates`), or,
+with LAIDUB_CHROMA_URL, the Chroma server's own queries (store/server_ranking.py, no latent list).
+Fusion, grouping and the per-person lists are this module's, the same for both.
 """
 
 from __future__ import annotations
