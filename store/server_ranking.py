@@ -23,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from store.chunks import TIMED_KINDS, Chunk
-from store.index import Index
+from store.index import Index, StoredChunk
 from store.language import LANGUAGES, has_cjk
 from store.lexical import expand, tokenize
 from store.retrieve import CANDIDATES, Candidates, Filters
@@ -52,43 +52,48 @@ class ServerRanking:
         where = server_where(filters)
         vector = self.index.embedder.query(query)
         tokens = expand(tokenize(query))
-        dense = {language: _REQUESTS.submit(_neighbours, collection, vector, DENSE_FETCH, where)
+        dense = {language: _REQUESTS.submit(self._neighbours, collection, vector, DENSE_FETCH, where)
                  for language, collection in collections.items()}  # fmt: skip
         about = {}
         if named and not filters.people:
             about_where = all_of([where, any_person(sorted(named))])
-            about = {language: _REQUESTS.submit(_neighbours, collection, vector, CANDIDATES, about_where)
+            about = {language: _REQUESTS.submit(self._neighbours, collection, vector, CANDIDATES, about_where)
                      for language, collection in collections.items()}  # fmt: skip
+        total = self._rows()
+        rows = {i: row for future in [*dense.values(), *about.values()] for i, row in future.result()[1].items()}
+
+        # Full text finds what the neighbours lack: the question's words that none of them holds.
+        held = {term for row in rows.values() for term in row.terms}
         fulltext: dict[tuple[str, str], Future] = {
             (language, token): _REQUESTS.submit(_holding, collection, token, where)
-            for token in fulltext_tokens(query) for language, collection in collections.items()
+            for token in fulltext_tokens(query) if token not in held for language, collection in collections.items()
             if language == "zh" or not has_cjk(token)  # Chinese words are not in English text
         }  # fmt: skip
-        total = self._rows()
-
         holding = {key: future.result() for key, future in fulltext.items()}
         found = Counter()
         for (_, token), ids in holding.items():
             found[token] += len(ids)
         idf = {token: bm25_idf(total, found[token]) for _, token in holding}
-        lexical_only = prescore(holding, idf, FULLTEXT_FETCH)
-        wanted = {language: dict.fromkeys(dense[language].result() + (about[language].result() if about else [])
-                                          + lexical_only.get(language, []))
-                  for language in collections}  # fmt: skip
-        reads = {language: _REQUESTS.submit(self.index.visible_chunks, collections[language], list(ids))
-                 for language, ids in wanted.items()}  # fmt: skip
-        rows = {i: row for future in reads.values() for i, row in future.result().items()
-                if admits(filters, row.chunk)}  # fmt: skip
+        reads = [_REQUESTS.submit(self.index.visible_chunks, collections[language], [i for i in ids if i not in rows])
+                 for language, ids in prescore(holding, idf, FULLTEXT_FETCH).items()]  # fmt: skip
+        rows |= {i: row for future in reads for i, row in future.result().items()}
+        rows = {i: row for i, row in rows.items() if admits(filters, row.chunk)}
 
         idf |= pooled_idf([row.terms for row in rows.values()], [t for t in tokens if t not in idf], total)
         similarity = {i: float(row.vector @ vector) for i, row in rows.items()}
         average = float(np.mean([len(row.terms) for row in rows.values()])) if rows else 1.0
         bm25 = {i: bm25_score(row.terms, tokens, idf, average) for i, row in rows.items()}
-        lists = [sorted((i for i in dense[language].result() if i in rows), key=lambda i: -similarity[i])[:CANDIDATES]
-                 for language in collections]  # fmt: skip
+        lists = [sorted((i for i in dense[language].result()[0] if i in rows), key=lambda i: -similarity[i])
+                 [:CANDIDATES] for language in collections]  # fmt: skip
         lists.append(sorted((i for i in rows if bm25[i] > 0), key=lambda i: -bm25[i])[:CANDIDATES])
-        extra = [i for future in about.values() for i in future.result() if i in rows]
+        extra = [i for future in about.values() for i in future.result()[0] if i in rows]
         return Candidates(lists, lambda i: rows[i].chunk, similarity.__getitem__, bm25.__getitem__, extra)
+
+    def _neighbours(self, collection, vector: np.ndarray, n: int,
+                    where: dict | None) -> tuple[list[str], dict[str, StoredChunk]]:
+        """The `n` nearest chunks in `collection` (ids, best first), and those readers see, read."""
+        ids = collection.query(query_embeddings=[vector], n_results=n, where=where, include=[])["ids"][0]
+        return ids, self.index.visible_chunks(collection, ids)
 
     def _rows(self) -> int:
         """How many chunks the library holds (BM25's N), counted again after each write."""
@@ -97,11 +102,6 @@ class ServerRanking:
             if self._total is None or self._total[0] != revision:
                 self._total = (revision, self.index.count())
             return self._total[1]
-
-
-def _neighbours(collection, vector: np.ndarray, n: int, where: dict | None) -> list[str]:
-    found = collection.query(query_embeddings=[vector], n_results=n, where=where, include=[])
-    return found["ids"][0]
 
 
 def _holding(collection, token: str, where: dict | None) -> list[str]:

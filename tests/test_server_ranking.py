@@ -182,3 +182,19 @@ def test_chunks_no_record_lists_are_never_found(on_server: Library):
         assert all(h.chunk.start != 7 for h in on_server.search("Axolotl telemetry Okavango delta", k=10))
     finally:
         collection.delete(ids=[f"{LECUN}/chapter/7#orphan"])
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("token", ["regret", "jepa", "meta", "世界模型"])
+def test_the_servers_full_text_finds_every_chunk_holding_a_token(on_server: Library, token: str):
+    """Every chunk whose text BM25 sees the token in, the full-text clause finds, whatever the case; little else.
+    (The server's full text reads the text only: a word only in a chunk's title it cannot find.)"""
+    held = 0
+    for collection in on_server.index.chunk_collections.values():
+        rows = collection.get(include=["documents"])
+        holding = {i for i, text in zip(rows["ids"], rows["documents"]) if token in tokenize(text)}
+        found = set(collection.get(where_document=fulltext_clause(token), include=[])["ids"])
+        assert holding <= found, (collection.name, holding - found)
+        assert len(found) <= 2 * len(holding) + 2, (collection.name, len(found), len(holding))
+        held += len(holding)
+    assert held > 0
