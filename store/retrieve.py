@@ -82,14 +82,13 @@ class Candidates:
     """What a source ranked for one question: the lists to fuse, and what fusion reads of their rows.
 
     Rows are whatever the source numbers chunks by (snapshot rows, Chroma ids); every row in `lists`
-    or `extra` has an exact similarity.
+    has an exact similarity.
     """
 
     lists: list[list]  # ranked rows, best first: dense per language, lexical, latent (embedded only)
     chunk: Callable[[object], Chunk]
     similarity: Callable[[object], float]  # cosine to the question
     lexical: Callable[[object], float]  # BM25
-    extra: list = field(default_factory=list)  # more rows about the people named, found by a filter (server)
 
 
 Ranking = Callable[[str, Filters, set[str]], Candidates]  # (question, filters, people named) -> candidates
@@ -121,7 +120,7 @@ class Retriever:
             found = snapshot_candidates(self.snapshot(), self.index.embedder, query, filters)
         lists = list(found.lists)
         if named:
-            candidates = {row for ranked in lists for row in ranked} | set(found.extra)
+            candidates = {row for ranked in lists for row in ranked}
             about = [row for row in candidates if named & set(found.chunk(row).people)]
             lists.append(sorted(about, key=lambda row: -found.similarity(row)))
 

@@ -1,15 +1,16 @@
 """Ranking on a Chroma server (LAIDUB_CHROMA_URL): the server's own queries, fused in the client by retrieve.py.
 
-Nothing of the library is copied to the client: per question it asks the server, all at once,
-- per chunk language, the dense neighbours of the question (`query`; one collection per language, so
-  no metadata filter slows it: a `where` is sent only for filters the user gave);
-- per question token (store/lexical.py's, Chinese glosses included), the rows whose text holds it
-  (`where_document`: the server's trigram full-text index; no ranking, so at most FULLTEXT_LIMIT ids);
-- for the people a question names, their rows' dense neighbours (a `people` array `$contains` filter);
-then reads the pooled candidates (text, metadata, vector) by id and scores them here: exact cosine, and
-BM25 over the terms stored with each chunk, with each token's IDF estimated from how many rows the
-server found holding it. What this gives up against the search files is in README.md ("Scale-out"):
-no latent terms, and BM25 only over the candidates the dense and full-text lists bring.
+Nothing of the library is copied to the client. Per question it asks the server
+- per chunk language, side by side, the dense neighbours of the question (`query`; one collection per
+  language, so no metadata filter slows it: a `where` is sent only for filters the user gave), and reads
+  them (text, metadata, vector, the BM25 terms stored at ingest);
+- then, for the question's words (store/lexical.py's, Chinese glosses included) that no neighbour holds,
+  the rows whose text holds them (`where_document`: the server's trigram full-text index; membership
+  only, no ranking, so at most FULLTEXT_LIMIT ids), and reads the best covered of those;
+and scores the candidates here: exact cosine, and BM25 with each word's IDF estimated from how many rows
+the server found holding it. The people a question names are found among the candidates, as in embedded
+mode (a `people` filter on the server took 130-500 ms at 100k rows). What this gives up against the
+search files is in README.md ("Scale-out"): no latent terms, BM25 only over the candidates.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from store.retrieve import CANDIDATES, Candidates, Filters
 DENSE_FETCH = 2 * CANDIDATES  # neighbours per language: summaries and entities are dropped here, not filtered there
 FULLTEXT_LIMIT = 200  # ids per token and language; a token in more rows is common, and its IDF low anyway
 FULLTEXT_FETCH = CANDIDATES  # rows found only by full text that are read and scored
-FULLTEXT_TOKENS = 6
+# Words asked per question. Each costs a request per collection, 70-200 ms at 100k rows on 2 busy cores
+# (a dense query: 2-30 ms), so only words that no dense neighbour holds are asked.
+FULLTEXT_TOKENS = 3
 K1, B = 1.5, 0.75  # BM25 as the search files score it (store/lexical.py)
 
 # Requests to the server run side by side: the server answers them on its own cores, this process mostly waits.
@@ -54,19 +57,16 @@ class ServerRanking:
         tokens = expand(tokenize(query))
         dense = {language: _REQUESTS.submit(self._neighbours, collection, vector, DENSE_FETCH, where)
                  for language, collection in collections.items()}  # fmt: skip
-        about = {}
-        if named and not filters.people:
-            about_where = all_of([where, any_person(sorted(named))])
-            about = {language: _REQUESTS.submit(self._neighbours, collection, vector, CANDIDATES, about_where)
-                     for language, collection in collections.items()}  # fmt: skip
         total = self._rows()
-        rows = {i: row for future in [*dense.values(), *about.values()] for i, row in future.result()[1].items()}
+        rows = {i: row for future in dense.values() for i, row in future.result()[1].items()}
 
-        # Full text finds what the neighbours lack: the question's words that none of them holds.
-        held = {term for row in rows.values() for term in row.terms}
+        # Full text finds what the neighbours lack: the question's words that none of them holds (a named person's
+        # name aside: the people list finds their chunks among the candidates, as in embedded mode).
+        held = {term for row in rows.values() for term in row.terms} | set(tokenize(" ".join(named)))
         fulltext: dict[tuple[str, str], Future] = {
             (language, token): _REQUESTS.submit(_holding, collection, token, where)
-            for token in fulltext_tokens(query) if token not in held for language, collection in collections.items()
+            for token in [t for t in fulltext_tokens(query) if t not in held][:FULLTEXT_TOKENS]
+            for language, collection in collections.items()
             if language == "zh" or not has_cjk(token)  # Chinese words are not in English text
         }  # fmt: skip
         holding = {key: future.result() for key, future in fulltext.items()}
@@ -86,8 +86,7 @@ class ServerRanking:
         lists = [sorted((i for i in dense[language].result()[0] if i in rows), key=lambda i: -similarity[i])
                  [:CANDIDATES] for language in collections]  # fmt: skip
         lists.append(sorted((i for i in rows if bm25[i] > 0), key=lambda i: -bm25[i])[:CANDIDATES])
-        extra = [i for future in about.values() for i in future.result()[0] if i in rows]
-        return Candidates(lists, lambda i: rows[i].chunk, similarity.__getitem__, bm25.__getitem__, extra)
+        return Candidates(lists, lambda i: rows[i].chunk, similarity.__getitem__, bm25.__getitem__)
 
     def _neighbours(self, collection, vector: np.ndarray, n: int,
                     where: dict | None) -> tuple[list[str], dict[str, StoredChunk]]:
@@ -116,11 +115,9 @@ def fulltext_clause(token: str) -> dict:
 
 
 def fulltext_tokens(query: str) -> list[str]:
-    """The tokens asked of the full-text index: the question's own words (whole, not jieba's parts of them),
-    then the English glosses of its Chinese ones, at most FULLTEXT_TOKENS. Each costs a request per
-    collection, 100-200 ms of server time at 100k rows."""
-    own = tokenize(query, precise=True)
-    return list(dict.fromkeys(expand(own)))[:FULLTEXT_TOKENS]
+    """The tokens the full-text index may be asked for: the question's own words (whole, not jieba's parts of
+    them), then the English glosses of its Chinese ones."""
+    return list(dict.fromkeys(expand(tokenize(query, precise=True))))
 
 
 def prescore(holding: dict[tuple[str, str], list[str]], idf: dict[str, float], n: int) -> dict[str, list[str]]:

