@@ -48,7 +48,7 @@ from store.transcribe import Transcriber, Transcript
 class Library:
     def __init__(self, data_dir: Path, cache_dir: Path, chroma_url: str = "", collection: str = "laidub",
                  alias_files: list[Path] = (), glossary_files: list[Path] = (),
-                 transcriber: Transcriber | None = None):
+                 transcriber: Transcriber | None = None, fulltext_words: int = 0):
         self.alias_files = list(alias_files)
         self.media_dir = Path(data_dir) / "media"  # audio copies, served for playback
         self.transcriber = transcriber
@@ -60,7 +60,8 @@ class Library:
         self._episodes: list[Episode] | None = None
         self._people: PeopleIndex | None = None
         self._revision: str | None = None
-        self.retriever = Retriever(self.index, lambda: self.people, ServerRanking(self.index) if chroma_url else None)
+        server = ServerRanking(self.index, fulltext_words) if chroma_url else None
+        self.retriever = Retriever(self.index, lambda: self.people, server)
 
     # -- what is indexed ---------------------------------------------------------------
 

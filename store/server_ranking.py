@@ -32,9 +32,6 @@ from store.retrieve import CANDIDATES, Candidates, Filters
 DENSE_FETCH = 2 * CANDIDATES  # neighbours per language: summaries and entities are dropped here, not filtered there
 FULLTEXT_LIMIT = 200  # ids per token and language; a token in more rows is common, and its IDF low anyway
 FULLTEXT_FETCH = CANDIDATES  # rows found only by full text that are read and scored
-# Words asked per question. Each costs a request per collection, 70-200 ms at 100k rows on 2 busy cores
-# (a dense query: 2-30 ms), so only words that no dense neighbour holds are asked.
-FULLTEXT_TOKENS = 3
 K1, B = 1.5, 0.75  # BM25 as the search files score it (store/lexical.py)
 
 # Requests to the server run side by side: the server answers them on its own cores, this process mostly waits.
@@ -44,8 +41,13 @@ _REQUESTS = ThreadPoolExecutor(12, thread_name_prefix="chroma-requests")
 class ServerRanking:
     """A `retrieve.Ranking`: the candidate lists of a question, ranked by the Chroma server that holds the chunks."""
 
-    def __init__(self, index: Index):
+    def __init__(self, index: Index, fulltext_words: int = 0):
+        """`fulltext_words`: how many of the question's words no dense neighbour holds are asked of the full-text
+        index (LAIDUB_SERVER_FULLTEXT_WORDS). Off by default: `chroma run` scans for each (a word no row holds
+        took 26 ms at 20k rows, 85 ms at 100k), 70-200 ms a request at 100k on 2 busy cores against 2-30 ms for
+        a dense query, so its cost grows with the library; a distributed Chroma may index it."""
         self.index = index
+        self.fulltext_words = fulltext_words
         self._total: tuple[str | None, int] | None = None  # (revision, rows in every chunk collection)
         self._lock = threading.Lock()
 
@@ -65,7 +67,7 @@ class ServerRanking:
         held = {term for row in rows.values() for term in row.terms} | set(tokenize(" ".join(named)))
         fulltext: dict[tuple[str, str], Future] = {
             (language, token): _REQUESTS.submit(_holding, collection, token, where)
-            for token in [t for t in fulltext_tokens(query) if t not in held][:FULLTEXT_TOKENS]
+            for token in [t for t in fulltext_tokens(query) if t not in held][: self.fulltext_words]
             for language, collection in collections.items()
             if language == "zh" or not has_cjk(token)  # Chinese words are not in English text
         }  # fmt: skip

@@ -16,10 +16,11 @@ import pytest
 from store.chunks import Chunk
 from store.index import REVISION_SECONDS
 from store.lexical import expand, tokenize
+from store import server_ranking
 from store.library import Library
 from store.retrieve import Filters
-from store.server_ranking import (admits, bm25_idf, bm25_score, fulltext_clause, fulltext_tokens, pooled_idf,
-                                  prescore, server_where)
+from store.server_ranking import (ServerRanking, admits, bm25_idf, bm25_score, fulltext_clause, fulltext_tokens,
+                                  pooled_idf, prescore, server_where)
 from conftest import SEEDS
 
 SEED_PAGE = SEEDS / "laidub-page.txt"
@@ -197,3 +198,26 @@ def test_the_servers_full_text_finds_every_chunk_holding_a_token(on_server: Libr
         assert len(found) <= 2 * len(holding) + 2, (collection.name, len(found), len(holding))
         held += len(holding)
     assert held > 0
+
+
+@pytest.mark.server
+def test_full_text_brings_a_chunk_the_dense_neighbours_miss(library: Callable[[], Library], tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch):
+    lib = library()
+    lib.ingest([SEED_PAGE])
+    episode = lib.episode(LECUN)
+    chapters = [dataclasses.replace(c) for c in episode.chapters]
+    chapters[2].body = "A recipe for a spiced fish stew from Zanzibar, slow cooked with coconut and cloves."
+    path = tmp_path / "stew.json"
+    path.write_text(dataclasses.replace(episode, id="stew", title="Stew", chapters=chapters).to_json(), encoding="utf-8")
+    lib.ingest([path])
+    monkeypatch.setattr(server_ranking, "DENSE_FETCH", 5)  # so few neighbours that the stew is not among them
+    question = "How do world models plan, and what about Zanzibar?"
+
+    def found(words: int) -> set[str]:
+        ranking = ServerRanking(lib.index, fulltext_words=words)
+        candidates = ranking(question, Filters(), set())
+        return {candidates.chunk(i).text for ranked in candidates.lists for i in ranked}
+
+    assert chapters[2].body not in found(0)
+    assert chapters[2].body in found(3)

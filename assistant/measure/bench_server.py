@@ -2,7 +2,7 @@
 
 Per size, a synthetic corpus (bench.py's: seed sentences and noisy copies of seed vectors) is written
 through the real `Index.upsert_episode` into a `chroma run` over `<cache dir>/bench/server-<size>/`, kept
-for the next bench (writing 100k chunks to a server took N min); then a new process, which holds
+for the next bench (writing 100k chunks to a server took 15 min, 109 chunks/s); then a new process, which holds
 nothing but the embedding model and the server's answers, times searches (each question embedded
 afresh) and reports its peak RSS. That the client's memory does not grow with the library is the
 point of server mode, so the bench runs at two or more sizes. Dev recall@5 is measured on the seed
@@ -61,8 +61,9 @@ def run_server_bench(settings: Settings, sizes: list[int], queries: int, dev: Pa
         pool = SeedPool.from_library(embedded)
         kept = settings.cache_dir / "bench"
         aliases = settings.seeds_dir / "aliases.toml"
-        report["sizes"] = [_bench_size(pool, size, queries, kept / f"server-{size}", aliases, progress)
-                           for size in sizes]
+        client_args = [str(queries), str(aliases), str(settings.server_fulltext_words)]
+        report["fulltext_words"] = settings.server_fulltext_words
+        report["sizes"] = [_bench_size(pool, size, client_args, kept / f"server-{size}", progress) for size in sizes]
     return report
 
 
@@ -76,7 +77,7 @@ def _recall(seeds: Settings, embedded, dev: Path, folder: Path, progress: Callab
     return report
 
 
-def _bench_size(pool: SeedPool, size: int, queries: int, folder: Path, aliases: Path,
+def _bench_size(pool: SeedPool, size: int, client_args: list[str], folder: Path,
                 progress: Callable[[str], None]) -> dict:
     """A server library of `size` synthetic chunks (kept in `folder` and reused: writing 100k chunks to a server
     takes minutes), then the searches of a new client process."""
@@ -99,21 +100,21 @@ def _bench_size(pool: SeedPool, size: int, queries: int, folder: Path, aliases: 
             built.write_text(json.dumps({"episodes": len(episodes), "write_s": write_s}))
         run |= json.loads(built.read_text()) | {"chunks": index.count()}
         run["write_chunks_per_s"] = round(run["chunks"] / run["write_s"], 1)
-        progress(f"server, {run['chunks']} synthetic chunks: {queries} searches from a new process")
-        command = [sys.executable, "-m", "assistant.measure.bench_server", url, str(queries), str(aliases)]
+        progress(f"server, {run['chunks']} synthetic chunks: {client_args[0]} searches from a new process")
+        command = [sys.executable, "-m", "assistant.measure.bench_server", url, *client_args]
         client = subprocess.run(command, capture_output=True, text=True, timeout=3600)
         if client.returncode != 0:
             raise SettingsError(f"the bench's search client failed: {client.stderr.strip()[-500:]}")
     return run | json.loads(client.stdout)
 
 
-def client(url: str, queries: int, aliases: Path) -> dict:
+def client(url: str, queries: int, aliases: Path, fulltext_words: int) -> dict:
     """What a search process on a Chroma server costs: search times (question embedding included), peak RSS.
     It knows the seeds' people by their aliases (the corpus's episodes are about them), not every episode."""
     engine()  # the model loads once per process, before anything is timed
     index = Index(connect(Path(tempfile.gettempdir()), url), COLLECTION, E5Embedding(), None)
     people = PeopleIndex.build([], [aliases])
-    retriever = Retriever(index, lambda: people, ServerRanking(index))
+    retriever = Retriever(index, lambda: people, ServerRanking(index, fulltext_words))
     for question in (QUESTIONS[0], QUESTIONS[-1]):  # untimed: loads the zh dictionary, opens the connections
         retriever.search(question)
     asked = [QUESTIONS[n % len(QUESTIONS)] for n in range(queries)]
@@ -177,4 +178,4 @@ def server_text(report: dict) -> str:
 
 
 if __name__ == "__main__":  # the client process `_bench_size` starts
-    print(json.dumps(client(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]))))
+    print(json.dumps(client(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))))
