@@ -95,7 +95,7 @@ class Retriever:
         lexical = _LISTS.submit(snapshot.lexical.scores, query)
         vectors = self.index.embedder.query_vectors(query)
         # Latent scoring beside the dense scan (which splits over both cores itself): neither holds the GIL long.
-        latent = _LISTS.submit(lambda: _best(snapshot.latent.scores(vectors.latent), admitted))
+        latent = _LISTS.submit(snapshot.latent.best, vectors.latent, admitted, CANDIDATES)
         similarity = snapshot.dense.similarities(vectors.dense)  # approximate until rescored
         lists: list[list[int]] = [
             dense_best(snapshot.dense, similarity, admitted & snapshot.where("language", [language]), vectors.dense)

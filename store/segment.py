@@ -11,7 +11,8 @@ the rest, so opening costs the same at 1,000 rows or 1,000,000. Segments are wri
 fresh name and never changed; deletions are a tombstone list beside them (store/search_files.py).
 Postings key terms by a 64-bit hash, not by string, so segments merge by concatenating arrays.
 Latent postings are impact-ordered (each feature's rows by weight, heaviest first): a search reads
-only the first rows of a common feature's column (store/latent.py). FORMAT changes with the layout;
+only the first rows of a common feature's column, then rescores its shortlist exactly from a
+row-major copy (store/latent.py). FORMAT changes with the layout;
 a segment of another format does not open, and the search files are rebuilt from Chroma.
 """
 
@@ -32,7 +33,7 @@ from store.dense import quantize
 from store.embedder import DIM, unpack
 
 FIELDS = ("kind", "language", "episode_id")  # one value per row; "people" has several
-FORMAT = 2  # 2: latent postings by weight within each feature (1: by row)
+FORMAT = 2  # 2: latent postings by weight within each feature, and by row (1: by feature only, rows in order)
 
 
 @dataclass
@@ -167,6 +168,8 @@ def write(folder: Path, data: SegmentData) -> None:
     terms, lex_indptr, lex_rows, lex_tf = _postings(*data.lexical)
     _, lat_indptr, lat_rows, lat_vals = _postings(data.latent[0], data.latent[1].astype(np.int64), data.latent[2],
                                                   np.arange(LATENT_DIM), by_value=True)  # fmt: skip
+    _, by_row_indptr, by_row_features, by_row_values = _postings(data.latent[1], data.latent[0].astype(np.int64),
+                                                                 data.latent[2], np.arange(len(data)))  # fmt: skip
     offsets = np.cumsum([0] + [len(r) for r in data.records], dtype=np.int64)
     arrays = {
         "vectors": vectors, "codes": codes,
@@ -174,6 +177,7 @@ def write(folder: Path, data: SegmentData) -> None:
         "people_indptr": people_indptr, "people_rows": people_rows,
         "terms": terms, "lex_indptr": lex_indptr, "lex_rows": lex_rows, "lex_tf": lex_tf, "lengths": data.lengths,
         "lat_indptr": lat_indptr, "lat_rows": lat_rows, "lat_values": lat_vals,
+        "lat_row_indptr": by_row_indptr, "lat_row_features": by_row_features, "lat_row_values": by_row_values,
     }  # fmt: skip
     for name, values in data.fields.items():
         code = {v: n for n, v in enumerate(tables[name])}
@@ -226,6 +230,8 @@ class Segment:
         self.lexical = Postings(load("lex_indptr"), load("lex_rows"), load("lex_tf"))
         self.lengths = load("lengths")
         self.latent = Postings(load("lat_indptr"), load("lat_rows"), load("lat_values"))
+        # The same entries by row (its "rows" are features): a shortlist's exact latent scores.
+        self.latent_by_row = Postings(load("lat_row_indptr"), load("lat_row_features"), load("lat_row_values"))
         shapes = [len(self.vectors), len(self.codes), len(self.offsets) - 1, len(self.lengths),
                   *(len(a) for a in self.fields.values())]  # fmt: skip
         if any(n != self.rows for n in shapes) or self.offsets[-1] != len(self.records):
