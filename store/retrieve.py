@@ -110,7 +110,8 @@ class Retriever:
         named = {p.name for p in self.people().mentioned_in(query)}
         if named:
             candidates = {row for ranked in lists for row in ranked}
-            about = [row for row in candidates if named & set(snapshot.chunks[row].people)]
+            mentions = snapshot.where("people", sorted(named))  # not a chunk decoded per candidate: ~27 µs each
+            about = [row for row in candidates if mentions[row]]
             lists.append(sorted(about, key=lambda row: -similarity[row]))
 
         fused: dict[int, float] = {}
