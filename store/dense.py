@@ -60,8 +60,7 @@ class DenseIndex:
         """Replace the approximate similarities of `rows` with exact ones, in place."""
         rows = np.asarray(rows, dtype=np.int64)
         for n, positions, local in self._rows.split(rows):
-            order = np.argsort(local)  # a memory map reads sorted rows page by page
-            similarity[rows[positions[order]]] = self._rows.segments[n].vectors[local[order]] @ vector
+            similarity[rows[positions]] = self._rows.segments[n].vector_rows(local) @ vector
 
     def exact(self, vector: np.ndarray) -> np.ndarray:
         """Every row's exact cosine similarity: what the int8 shortlist is checked against (`laidub bench`)."""

@@ -61,6 +61,6 @@ class LatentIndex:
         weight[np.asarray(query[0], dtype=np.int64)] = query[1]
         scores = np.zeros(len(rows), dtype=np.float32)
         for n, positions, local in self._rows.split(np.asarray(rows, dtype=np.int64)):
-            features, values, which = self._rows.segments[n].latent_by_row.gather(local)
+            features, values, which = self._rows.segments[n].latent_rows(local)
             scores[positions] = np.bincount(which, values * weight[features], minlength=len(local))
         return scores

@@ -120,20 +120,30 @@ class Postings:
         if depth is not None:
             ends = np.minimum(ends, starts + depth)
         sizes = ends - starts
-        total = int(sizes.sum()) if len(columns) else 0
-        if not total:
+        if not len(columns) or not sizes.sum():
             return np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0, np.int64)
-        # One index array for all the columns' runs: a Python list of aranges took ~1 ms per 100 columns.
-        take = np.arange(total) + np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
         which = np.repeat(np.arange(len(columns)), sizes)
-        return self.rows[take], self.values[take], which
+        return _runs(self.rows, starts, ends), _runs(self.values, starts, ends), which
 
     def column_sizes(self, columns: np.ndarray) -> np.ndarray:
         return self.indptr[columns + 1] - self.indptr[columns]
 
     def triples(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every entry as (row, column key, value): how a merge reads a segment back."""
-        return self.rows, np.repeat(keys, np.diff(self.indptr)), self.values
+        return _whole(self.rows), np.repeat(keys, np.diff(self.indptr)), _whole(self.values)
+
+
+def _runs(array, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Entries start..end-1 of each (start, end) of a mapped array or a Reads, one run after another."""
+    if isinstance(array, Reads):
+        return array.runs(starts, ends)
+    sizes = ends - starts
+    # One index array for all the runs: a Python list of aranges took ~1 ms per 100 columns.
+    return array[np.arange(int(sizes.sum())) + np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)]
+
+
+def _whole(array) -> np.ndarray:
+    return array.array if isinstance(array, Reads) else array
 
 
 def _postings(rows: np.ndarray, keys: np.ndarray, values: np.ndarray, columns: np.ndarray | None = None,
@@ -208,8 +218,31 @@ def sync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+class Reads:
+    """A .npy array read at scattered rows with pread, not through its map.
+
+    A mapped page counts in the process's RSS, and each fault maps the 64 KB around it (the kernel's
+    fault-around; MADV_RANDOM does not stop it): at 1M rows, 48 searches rescoring vectors and latent rows
+    through the maps left 5.1 GB of file pages in RSS, and the latent columns' first entries 1.45 GB more.
+    pread copies just the rows, from the page cache.
+    """
+
+    def __init__(self, path: Path):
+        mapped = np.load(path, mmap_mode="r")
+        self.array = np.asarray(mapped)  # the map, for reading it whole (a merge)
+        self.dtype, self._offset, self._inner = mapped.dtype, mapped.offset, mapped.shape[1:]
+        self._row = mapped.dtype.itemsize * int(np.prod(self._inner, dtype=np.int64))  # bytes per row
+        self._file = open(path, "rb", buffering=0)  # closed with the segment
+
+    def runs(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Rows start..end-1 of each (start, end), one after another."""
+        fd, row, offset = self._file.fileno(), self._row, self._offset
+        parts = [os.pread(fd, (e - s) * row, offset + s * row) for s, e in zip(starts.tolist(), ends.tolist())]
+        return np.frombuffer(b"".join(parts), self.dtype).reshape(-1, *self._inner)
+
+
 class Segment:
-    """A written segment, memory-mapped."""
+    """A written segment, memory-mapped (its scattered reads by pread: Reads)."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -229,17 +262,31 @@ class Segment:
         self.terms = load("terms")
         self.lexical = Postings(load("lex_indptr"), load("lex_rows"), load("lex_tf"))
         self.lengths = load("lengths")
-        self.latent = Postings(load("lat_indptr"), load("lat_rows"), load("lat_values"))
-        # The same entries by row (its "rows" are features): a shortlist's exact latent scores.
-        self.latent_by_row = Postings(load("lat_row_indptr"), load("lat_row_features"), load("lat_row_values"))
+        # A question reads a few hundred entries of each of its ~160 columns, by pread: mapped, each took 64 KB.
+        self.latent = Postings(load("lat_indptr"), Reads(folder / "lat_rows.npy"), Reads(folder / "lat_values.npy"))
+        # The same entries by row: a shortlist's exact latent scores.
+        self._latent_indptr = load("lat_row_indptr")
+        self._latent_features = Reads(folder / "lat_row_features.npy")
+        self._latent_values = Reads(folder / "lat_row_values.npy")
+        self._vectors, self._records = Reads(folder / "vectors.npy"), Reads(folder / "records.npy")
         shapes = [len(self.vectors), len(self.codes), len(self.offsets) - 1, len(self.lengths),
                   *(len(a) for a in self.fields.values())]  # fmt: skip
         if any(n != self.rows for n in shapes) or self.offsets[-1] != len(self.records):
             raise ValueError(f"segment {folder.name} is inconsistent")
 
     def chunk(self, row: int) -> Chunk:
-        start, end = self.offsets[row : row + 2].tolist()
-        return Chunk(**json.loads(self.records[start:end].tobytes()))
+        start, end = self.offsets[row : row + 2]
+        return Chunk(**json.loads(self._records.runs(np.asarray([start]), np.asarray([end])).tobytes()))
+
+    def vector_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The float32 vectors of `rows` (row numbers in this segment), in their order."""
+        return self._vectors.runs(rows, rows + 1)
+
+    def latent_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(features, weights, which of `rows` each came from): the latent vectors of `rows`."""
+        starts, ends = self._latent_indptr[rows], self._latent_indptr[rows + 1]
+        which = np.repeat(np.arange(len(rows)), ends - starts)
+        return self._latent_features.runs(starts, ends), self._latent_values.runs(starts, ends), which
 
     def columns_of(self, hashes: np.ndarray) -> np.ndarray:
         """The lexical column of each term hash, -1 for terms this segment does not have."""
