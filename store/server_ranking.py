@@ -88,7 +88,8 @@ class ServerRanking:
         lists = [sorted((i for i in dense[language].result()[0] if i in rows), key=lambda i: -similarity[i])
                  [:CANDIDATES] for language in collections]  # fmt: skip
         lists.append(sorted((i for i in rows if bm25[i] > 0), key=lambda i: -bm25[i])[:CANDIDATES])
-        return Candidates(lists, lambda i: rows[i].chunk, similarity.__getitem__, bm25.__getitem__)
+        return Candidates(lists, lambda i: rows[i].chunk, similarity.__getitem__, bm25.__getitem__,
+                          lambda names: lambda i: bool(names & set(rows[i].chunk.people)))
 
     def _neighbours(self, collection, vector: np.ndarray, n: int,
                     where: dict | None) -> tuple[list[str], dict[str, StoredChunk]]:
