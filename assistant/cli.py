@@ -381,9 +381,14 @@ def evaluate(path, retrieval_only, fast, as_json):
               help="Also time transcription: realtime factor, ingest vs raw faster-whisper, WER/CER, a 3-hour file's RSS.")
 @click.option("--chapters", "chapters_only", is_flag=True,
               help="Only measure chapter generation's topic segmentation on the seed episodes (seconds, no model).")
+@click.option("--server", is_flag=True,
+              help="Only measure search on a Chroma server (`chroma run` on 127.0.0.1) from a separate client process, "
+                   "at each --sizes, and dev recall@5 there and embedded.")
+@click.option("--dev", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSONL question set (as for `laidub eval`) for --server's recall@5.")
 @fast_option
 @command
-def bench(sizes, queries, answers, questions, feed_items, audio, chapters_only, fast, as_json):
+def bench(sizes, queries, answers, questions, feed_items, audio, chapters_only, server, dev, fast, as_json):
     """Time ingest, indexing and search (synthetic corpora, temporary) and answering with the model."""
     from assistant.measure.bench import QUESTIONS, bench_text, parse_sizes, run_bench
 
@@ -391,6 +396,12 @@ def bench(sizes, queries, answers, questions, feed_items, audio, chapters_only, 
         click.echo(f"bench: {step}", err=True)
 
     settings = Settings.from_env(fast=fast)
+    if server:
+        from assistant.measure.bench_server import run_server_bench, server_text
+
+        report = run_server_bench(settings, parse_sizes(sizes), queries, dev, progress)
+        emit(as_json, report, server_text(report))
+        return
     if chapters_only:
         from assistant.measure.bench_chapters import bench_chapters, chapters_text
 

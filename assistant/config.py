@@ -69,6 +69,9 @@ class Settings:
     chroma_url: str = setting("", "LAIDUB_CHROMA_URL", "use a Chroma server, e.g. `http://127.0.0.1:8000`",
                               shown="(embedded)")
     collection: str = setting("laidub", "LAIDUB_COLLECTION", "collection name prefix")
+    server_fulltext_words: int = setting(0, "LAIDUB_SERVER_FULLTEXT_WORDS",
+                                         "with a Chroma server: question words no dense candidate holds, asked of its "
+                                         "full-text index (each scans the library; see Scale-out)", _whole(0, 10))
     model_path: str = setting("", "LAIDUB_MODEL", "any GGUF file, used with its own chat template",
                               shown="(default 1.5B)")
     fast: bool = setting(False, "LAIDUB_FAST", "`1`: the 0.5B model (`--fast`)", _flag, "off")

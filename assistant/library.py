@@ -19,6 +19,7 @@ def open_library(settings: Settings, progress=None) -> Library:
         settings.cache_dir,
         chroma_url=settings.chroma_url,
         collection=settings.collection,
+        fulltext_words=settings.server_fulltext_words,
         alias_files=[settings.seeds_dir / "aliases.toml", settings.data_dir / "aliases.toml"],
         glossary_files=[settings.seeds_dir / "glossary.toml", settings.data_dir / "glossary.toml"],
         transcriber=Transcriber(settings.cache_dir, settings.whisper_model, settings.threads,

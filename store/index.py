@@ -27,6 +27,7 @@ against a Chroma server each ask is a round trip. Its own writes it sees at once
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -71,6 +72,15 @@ class IngestResult:
         return bool(self.added or self.updated or self.removed)
 
 
+@dataclass
+class StoredChunk:
+    """A chunk as Chroma holds it: with its vector and its BM25 terms."""
+
+    chunk: Chunk
+    vector: np.ndarray  # (DIM,) float32, unit length
+    terms: list[str]
+
+
 def connect(data_dir: Path, url: str = ""):
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if url:
@@ -89,10 +99,12 @@ def connect(data_dir: Path, url: str = ""):
 
 
 class Index:
-    def __init__(self, client, name: str, embedder: E5Embedding, search_dir: Path):
+    def __init__(self, client, name: str, embedder: E5Embedding, search_dir: Path | None):
         self.embedder = embedder
         self._client = client
-        self.search = SearchFiles(search_dir)  # what searches read; kept in step with every write below
+        # What searches read, kept in step with every write below; None when a Chroma server ranks for us
+        # (store/server_ranking.py): then nothing is copied to this machine.
+        self.search = SearchFiles(search_dir) if search_dir else None
         self._revision: tuple[float, str | None] | None = None  # (when read, value)
         config = {"hnsw": {"space": "cosine"}}
         self.chunk_collections = {
@@ -129,14 +141,15 @@ class Index:
 
         texts = [c.embed_text for c in chunks]
         every = self.embedder.passages(texts)  # the unchanged chunks' vectors come from the cache
-        latent = self.embedder.latent(texts)
+        latent = self.embedder.latent(texts) if self.search else []
         vectors = every[[n for n, c in enumerate(chunks) if c.id not in stored]]
         card = self.embedder.passages([f"{episode.title}\n{episode.summary}"])
-        with self.search.writing():  # readers of the search files wait for them, not for a rebuild
+        with self._search_writing():  # readers of the search files wait for them, not for a rebuild
             before = self._read_revision()
             self._write(episode, record, card, new, vectors, orphans)
-            self.search.update(before, self._revision[1], episode.id,
-                               SegmentData.from_chunks(chunks, every, [document_terms(c) for c in chunks], latent))
+            if self.search:
+                self.search.update(before, self._revision[1], episode.id,
+                                   SegmentData.from_chunks(chunks, every, [document_terms(c) for c in chunks], latent))
 
         places = {place_of(i) for i in stored}
         updated = sum(1 for c in new if c.place in places)
@@ -166,15 +179,19 @@ class Index:
     def remove_episode(self, episode_id: str) -> int:
         """Delete an episode and its chunks; returns how many chunks went."""
         chunk_ids = self._chunk_ids(episode_id)
-        with self.search.writing():
+        with self._search_writing():
             before = self._read_revision()
             self._begin(episode_id)
             self.episodes_col.delete(ids=[episode_id])  # the commit point: readers no longer see it
             self._new_revision()
             self._delete_chunks(chunk_ids)
             self._end(episode_id)
-            self.search.update(before, self._revision[1], episode_id, None)
+            if self.search:
+                self.search.update(before, self._revision[1], episode_id, None)
         return len(chunk_ids)
+
+    def _search_writing(self):
+        return self.search.writing() if self.search else contextlib.nullcontext()
 
     def _chunk_ids(self, episode_id: str) -> dict[str, str]:
         """The ids of an episode's stored chunks (listed by its record or not), each with its language."""
@@ -285,7 +302,11 @@ class Index:
         return self._revision[1]
 
     def snapshot(self) -> Snapshot:
-        """The search files, memory-mapped; rebuilt from Chroma first when missing, unreadable or stale."""
+        """The search files, memory-mapped; rebuilt from Chroma first when missing, unreadable or stale.
+
+        Only for an index with search files: on a Chroma server the server ranks, and nothing is copied."""
+        if self.search is None:
+            raise SettingsError("this library is on a Chroma server (LAIDUB_CHROMA_URL): it has no local search files")
         revision = self.revision()
         snapshot = self.search.open()
         if snapshot is not None and snapshot.revision == revision:
@@ -316,6 +337,21 @@ class Index:
         rows = self.episodes_col.get(ids=episode_ids, include=["metadatas"])
         return {i: set(m["chunks"].split("\n")) if (m or {}).get("chunks") else None
                 for i, m in zip(rows["ids"], rows["metadatas"])}
+
+    def visible_chunks(self, collection, ids: list[str]) -> dict[str, StoredChunk]:
+        """Of `ids` in `collection`, the chunks readers see (their episode's record lists them), by id.
+        What a search on a Chroma server reads of its candidates (store/server_ranking.py)."""
+        rows = collection.get(ids=ids, include=["documents", "metadatas", "embeddings"]) if ids else {"ids": []}
+        if not rows["ids"]:
+            return {}
+        listed = self._listed_chunks(sorted({m["episode_id"] for m in rows["metadatas"]}))
+        found = {}
+        for i, text, meta, vector in zip(rows["ids"], rows["documents"], rows["metadatas"], rows["embeddings"]):
+            if _visible(i, meta, listed):
+                chunk = _chunk(i, text, meta)
+                terms = meta["terms"].split(" ") if meta.get("terms") else document_terms(chunk)
+                found[i] = StoredChunk(chunk, np.asarray(vector, dtype=np.float32), terms)
+        return found
 
     def _batch_size(self) -> int:
         return min(self._client.get_max_batch_size(), 1000)

@@ -41,24 +41,27 @@ from store.language import LANGUAGES
 from store.lexical import add_words
 from store.people import PeopleIndex
 from store.retrieve import Filters, Hit, Retriever
+from store.server_ranking import ServerRanking
 from store.transcribe import Transcriber, Transcript
 
 
 class Library:
     def __init__(self, data_dir: Path, cache_dir: Path, chroma_url: str = "", collection: str = "laidub",
                  alias_files: list[Path] = (), glossary_files: list[Path] = (),
-                 transcriber: Transcriber | None = None):
+                 transcriber: Transcriber | None = None, fulltext_words: int = 0):
         self.alias_files = list(alias_files)
         self.media_dir = Path(data_dir) / "media"  # audio copies, served for playback
         self.transcriber = transcriber
         add_words(load_terms(list(glossary_files)))
+        # On a Chroma server the server ranks (store/server_ranking.py): no search files, no copy of the library here.
         self.index = Index(connect(data_dir, chroma_url), collection, E5Embedding(str(cache_dir / "embeddings.sqlite")),
-                           data_dir / "search" / collection)
+                           None if chroma_url else data_dir / "search" / collection)
         self._lock = threading.Lock()
         self._episodes: list[Episode] | None = None
         self._people: PeopleIndex | None = None
         self._revision: str | None = None
-        self.retriever = Retriever(self.index, lambda: self.people)
+        server = ServerRanking(self.index, fulltext_words) if chroma_url else None
+        self.retriever = Retriever(self.index, lambda: self.people, server)
 
     # -- what is indexed ---------------------------------------------------------------
 

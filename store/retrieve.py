@@ -12,6 +12,10 @@ the question names by any alias ("杨立昆" -> Yann LeCun).
 
 Results are grouped by anchor (episode + chapter start), so a chapter and its pull quote
 count once; the hit keeps the chunk that matched best.
+
+The ranked lists come from a source: the memory-mapped search files (`snapshot_candidates`), or,
+with LAIDUB_CHROMA_URL, the Chroma server's own queries (store/server_ranking.py, no latent list).
+Fusion, grouping and the per-person lists are this module's, the same for both.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 
 from store.chunks import TIMED_KINDS, Chunk
 from store.dense import DenseIndex
+from store.embedder import E5Embedding
 from store.index import Index
 from store.language import LANGUAGES
 from store.people import PeopleIndex
@@ -73,12 +78,33 @@ class Hit:
         return (self.chunk.episode_id, self.chunk.start)
 
 
+@dataclass
+class Candidates:
+    """What a source ranked for one question: the lists to fuse, and what fusion reads of their rows.
+
+    Rows are whatever the source numbers chunks by (snapshot rows, Chroma ids); every row in `lists`
+    has an exact similarity.
+    """
+
+    lists: list[list]  # ranked rows, best first: dense per language, lexical, latent (embedded only)
+    chunk: Callable[[object], Chunk]
+    similarity: Callable[[object], float]  # cosine to the question
+    lexical: Callable[[object], float]  # BM25
+    about: Callable[[set[str]], Callable[[object], bool]]  # names -> is a row about one of them
+
+
+Ranking = Callable[[str, Filters, set[str]], Candidates]  # (question, filters, people named) -> candidates
+
+
 class Retriever:
-    def __init__(self, index: Index, people: Callable[[], PeopleIndex]):
+    """Fuses the ranked lists of a source: the memory-mapped search files, or a Chroma server's own queries."""
+
+    def __init__(self, index: Index, people: Callable[[], PeopleIndex], server: Ranking | None = None):
         self.index = index
         self.people = people  # the current people index: it changes as episodes are added
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
+        self._server = server  # ranks on a Chroma server (store/server_ranking.py); None: the search files
 
     def snapshot(self) -> Snapshot:
         """The chunks as last loaded from Chroma; reloaded when any writer has changed the index."""
@@ -89,36 +115,23 @@ class Retriever:
 
     def search(self, query: str, k: int = 8, filters: Filters | None = None) -> list[Hit]:
         filters = filters or Filters()
-        snapshot = self.snapshot()
-        admitted = filters.mask(snapshot)
-        # BM25 needs no embedding: it is scored while the question is embedded (~30 ms; both mostly outside the GIL).
-        lexical = _LISTS.submit(snapshot.lexical.scores, query)
-        vectors = self.index.embedder.query_vectors(query)
-        # Latent scoring beside the dense scan (which splits over both cores itself): neither holds the GIL long.
-        latent = _LISTS.submit(snapshot.latent.best, vectors.latent, admitted, CANDIDATES)
-        similarity = snapshot.dense.similarities(vectors.dense)  # approximate until rescored
-        lists: list[list[int]] = [
-            dense_best(snapshot.dense, similarity, admitted & snapshot.where("language", [language]), vectors.dense)
-            for language in filters.languages or LANGUAGES
-        ]
-        bm25 = lexical.result()
-        lists.append(_best(bm25, admitted))
-        lists.append(latent.result())
-        # Every row read below (ranks, people, grouping) is in one of the lists, so every similarity read is exact.
-        snapshot.dense.rescore(similarity, lists[-2] + lists[-1], vectors.dense)
-
         named = {p.name for p in self.people().mentioned_in(query)}
+        if self._server is not None:
+            found = self._server(query, filters, named)
+        else:
+            found = snapshot_candidates(self.snapshot(), self.index.embedder, query, filters)
+        lists = list(found.lists)
         if named:
             candidates = {row for ranked in lists for row in ranked}
-            mentions = snapshot.where("people", sorted(named))  # not a chunk decoded per candidate: ~27 µs each
-            about = [row for row in candidates if mentions[row]]
-            lists.append(sorted(about, key=lambda row: -similarity[row]))
+            mentions = found.about(named)
+            about = [row for row in candidates if mentions(row)]
+            lists.append(sorted(about, key=lambda row: -found.similarity(row)))
 
-        fused: dict[int, float] = {}
+        fused: dict = {}
         for ranked in lists:
             for rank, row in enumerate(ranked):
                 fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
-        hits = _group(fused, snapshot.chunks, similarity, bm25)
+        hits = _group(fused, found)
         if len(named) > 1 and not filters.people:
             hits = self._per_person(query, sorted(named), filters) + hits
         return _number(_unique(hits), k)
@@ -128,6 +141,32 @@ class Retriever:
         topic = self.people().without_names(query) or query
         best = [self.search(topic, PER_PERSON, dataclasses.replace(filters, people=[name])) for name in names]
         return [hit for rank in range(PER_PERSON) for hits in best if rank < len(hits) for hit in [hits[rank]]]
+
+
+def snapshot_candidates(snapshot: Snapshot, embedder: E5Embedding, query: str, filters: Filters) -> Candidates:
+    """The embedded path: dense per language, BM25 and latent lists ranked over the memory-mapped search files."""
+    admitted = filters.mask(snapshot)
+    # BM25 needs no embedding: it is scored while the question is embedded (~30 ms; both mostly outside the GIL).
+    lexical = _LISTS.submit(snapshot.lexical.scores, query)
+    vectors = embedder.query_vectors(query)
+    # Latent scoring beside the dense scan (which splits over both cores itself): neither holds the GIL long.
+    latent = _LISTS.submit(snapshot.latent.best, vectors.latent, admitted, CANDIDATES)
+    similarity = snapshot.dense.similarities(vectors.dense)  # approximate until rescored
+    lists: list[list[int]] = [
+        dense_best(snapshot.dense, similarity, admitted & snapshot.where("language", [language]), vectors.dense)
+        for language in filters.languages or LANGUAGES
+    ]
+    bm25 = lexical.result()
+    lists.append(_best(bm25, admitted))
+    lists.append(latent.result())
+    # Every row read later (ranks, people, grouping) is in one of the lists, so every similarity read is exact.
+    snapshot.dense.rescore(similarity, lists[-2] + lists[-1], vectors.dense)
+
+    def about(names: set[str]) -> Callable[[int], bool]:  # a mask, not a chunk decoded per candidate (~27 µs each)
+        return snapshot.where("people", sorted(names)).__getitem__
+
+    return Candidates(lists, snapshot.chunks.__getitem__, lambda row: float(similarity[row]),
+                      lambda row: float(bm25[row]), about)
 
 
 def dense_best(dense: DenseIndex, similarity: np.ndarray, admitted: np.ndarray, vector: np.ndarray) -> list[int]:
@@ -145,18 +184,18 @@ def _best(scores: np.ndarray, admitted: np.ndarray, floor: float = 0.0, n: int =
     return top_rows(scores, admitted, n, floor).tolist()
 
 
-def _group(fused: dict[int, float], chunks: list[Chunk], similarity: np.ndarray, bm25: np.ndarray) -> list[Hit]:
+def _group(fused: dict, found: Candidates) -> list[Hit]:
     hits: dict[tuple[str, int], Hit] = {}
     for row in sorted(fused, key=lambda r: -fused[r]):
-        chunk = chunks[row]
+        chunk = found.chunk(row)
         key = (chunk.episode_id, chunk.start)
         if key in hits:  # the anchor's other chunks add their evidence
             hit = hits[key]
             hit.score += fused[row] * SECONDARY_WEIGHT
-            hit.similarity = max(hit.similarity, float(similarity[row]))
-            hit.lexical = max(hit.lexical, float(bm25[row]))
+            hit.similarity = max(hit.similarity, found.similarity(row))
+            hit.lexical = max(hit.lexical, found.lexical(row))
         else:
-            hits[key] = Hit(chunk, fused[row], float(similarity[row]), float(bm25[row]))
+            hits[key] = Hit(chunk, fused[row], found.similarity(row), found.lexical(row))
     return sorted(hits.values(), key=lambda h: -h.score)
 
 

@@ -14,12 +14,10 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 from chromadb.errors import NotFoundError
@@ -28,6 +26,7 @@ from click.testing import CliRunner
 from assistant.cli import cli as laidub_cli
 from assistant.config import REPO, Settings
 from assistant.llm import LLM, Message
+from assistant.measure.bench_server import chroma_run, stop  # noqa: F401 (stop: for the tests' servers)
 from store import segment
 from store.chunks import Chunk
 from store.embedder import pack
@@ -38,7 +37,6 @@ from store.segment import Segment, SegmentData
 
 SEEDS = REPO / "seeds"
 VENV_BIN = Path(sys.executable).parent
-CHROMA_START_SECONDS = 60
 
 
 @pytest.fixture(scope="session")
@@ -57,18 +55,8 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `chroma run` process for the session; yields its URL."""
-    path = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (path / "server.log").open("wb")
-    command = [str(VENV_BIN / "chroma"), "run", "--path", str(path / "db"), "--port", str(port), "--host", "127.0.0.1"]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_for_heartbeat(url, process, path / "server.log")
+    with chroma_run(tmp_path_factory.mktemp("chroma-server") / "db") as url:
         yield url
-    finally:
-        stop(process)
-        log.close()
 
 
 @pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.server)])
@@ -152,30 +140,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Terminate a server the tests started; kill it if it does not exit in time."""
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def _wait_for_heartbeat(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + CHROMA_START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"chroma run exited with {process.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).is_success:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"chroma run did not answer {url}/api/v2/heartbeat within {CHROMA_START_SECONDS} s")
 
 
 class ScriptedLLM(LLM):

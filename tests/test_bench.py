@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,3 +62,28 @@ def test_bench_times_answers_with_the_real_model(make_env: Callable, data_dir: P
     assert all(value > 0 for value in answers["headline"].values()), answers["headline"]
     raw = answers["raw_llama_cpp"]
     assert raw["ours"]["tokens_per_s"] > 0 and raw["raw"]["tokens_per_s"] > 0 and raw["overhead_pct"] is not None
+
+
+@pytest.mark.server
+def test_bench_server_measures_a_separate_client_and_recall_in_both_modes(make_env: Callable, data_dir: Path,
+                                                                         tmp_path: Path, cache_dir: Path, laidub):
+    cache = tmp_path / "cache"  # the bench keeps its server libraries in the cache dir: a fresh one here
+    cache.mkdir()
+    shutil.copy(cache_dir / "embeddings.sqlite", cache / "embeddings.sqlite")
+    dev = Path(__file__).parent / "data" / "extra_eval.jsonl"
+    env = make_env(data_dir, LAIDUB_CACHE_DIR=str(cache), TMPDIR=str(tmp_path))
+
+    result = laidub(env, "bench", "--server", "--sizes", "150", "--queries", "3", "--dev", str(dev), "--json")
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    [run] = report["sizes"]
+    assert run["chunks"] >= 150 and run["reused"] is False and run["client_peak_rss_mb"] > 0
+    assert set(run["search_ms"]) == set(run["query_embedding_ms"]) == {"p50", "p95"}
+    assert set(report["recall"]) == {"embedded", "server"}
+    assert report["recall"]["server"]["all"]["questions"] == report["recall"]["embedded"]["all"]["questions"] > 0
+    assert (cache / "bench" / "server-150" / "built.json").is_file()
+
+    again = json.loads(laidub(env, "bench", "--server", "--sizes", "150", "--queries", "3", "--json").stdout)
+    assert again["sizes"][0]["reused"] is True and again["sizes"][0]["chunks"] == run["chunks"]
+    assert "recall" not in again

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.results import Answer, Comparison
+from store.chunks import chunk_episode
 from store.episode import parse_timestamp
 from store.errors import ParseError
 from store.language import LANGUAGES, detect_language
@@ -222,7 +223,8 @@ def answer_metrics(assistant, cases: list[Case]) -> dict:
 def compare_metrics(assistant, cases: list[Case]) -> dict:
     """Compare questions through `ask`: coverage (every gold episode cited) and attribution precision
     (each row's citation is a chapter about that row's person, as the index records it)."""
-    chapters = [c for c in assistant.library.retriever.snapshot().chunks if c.kind == "chapter"]
+    # The chapters' chunks as every ingest makes them (a Chroma server's library has no search files to list them).
+    chapters = [c for e in assistant.library.episodes() for c in chunk_episode(e) if c.kind == "chapter"]
     about = {(c.episode_id, c.start): set(c.people) for c in chapters}
     routed = covered = rows = attributed = 0
     totals, failures = [], []
