@@ -26,6 +26,7 @@ from assistant.claims import ClaimChecker
 from assistant.compare import Comparer, detect_comparison, people_to_compare
 from assistant.config import Settings
 from assistant.context import Source, pack, render_source
+from assistant.extractive import Extractive
 from assistant.followup import Turn, standalone
 from assistant.intent import kind
 from assistant.library import open_library
@@ -94,8 +95,13 @@ class Assistant:
         for sentence in gate.checked(deltas):
             timings.setdefault("first_token", ms_since(started))  # the first text the user sees
             yield sentence
+        if not gate.shown:  # nothing the model wrote held: the evidence's own sentences, if one answers
+            stated = Extractive(self.library, self.prompts, self.llm, self._system()).answer(query, sources, language)
+            for sentence in gate.checked([stated]):
+                timings.setdefault("first_token", ms_since(started))
+                yield sentence
         citations = gate.citations()
-        # Nothing the model said is supported by a source: a refusal, decided here (nothing was shown).
+        # Nothing is supported by a source: a refusal, decided here (nothing was shown).
         text = gate.text if citations else self.prompts.message(language, "refusal")
         answer.text, answer.citations, answer.sources = text, citations, sources
         answer.refused = not citations

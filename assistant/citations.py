@@ -62,7 +62,7 @@ def citation_for(source: Source, marker: int) -> Citation:
     base = episode.url or f"/episode/{episode.id}"
     return Citation(
         marker=marker, episode_id=episode.id, episode_title=episode.title,
-        title=source.chapter.title if source.chapter else source.hit.chunk.title,
+        title=source.title,
         start=format_timestamp(start), start_seconds=start, url=f"{base}#t={start}", quote=source.quote,
         generated=bool(source.chapter and source.chapter.generated),
         media=f"{episode.media_url}#t={start}" if episode.media_url else "",
