@@ -56,8 +56,8 @@ class Extractive:
         listing = "\n".join(f"({n}) {source.title}: {text}" for n, (source, text) in enumerate(candidates, 1))
         user = self.prompts.fill("answering_sentence", sentences=listing, question=question)
         reply = self.llm.complete([self.system, Message("user", user)], 4)
-        number = re.search(r"\d+", reply)
-        index = int(number.group()) - 1 if number else -1
+        number = re.match(r"\W*(\d+)", reply)  # "2", "(2)", "2." - not a year the model went on to write
+        index = int(number.group(1)) - 1 if number else -1
         return index if 0 <= index < len(candidates) else None
 
     def _in(self, language: str, text: str) -> str:

@@ -27,6 +27,9 @@ from assistant.answer import Assistant
 from assistant.citations import SentenceStream, Support, repair
 from assistant.claims import ClaimChecker, instruction, numbers
 from assistant.config import REPO, Settings
+from assistant.context import ranked_sentences
+from assistant.extractive import CANDIDATES
+from store.language import has_cjk
 from store.library import Library
 
 CLAIMS = Path(__file__).parent / "data" / "claims.jsonl"
@@ -171,3 +174,46 @@ def test_a_marker_after_the_full_stop_stays_with_its_sentence(library: Library):
                                "authors left to found Mistral."]))
     assert shown == ["Yann says he had zero technical influence on Llama [1].",
                      " Two of the Llama 1 authors left to found Mistral [1]."]
+
+
+# -- the evidence's own words, when nothing the model wrote holds ----------------------------------------------
+
+LEAVE_META = "Why did Yann LeCun leave Meta?"
+INVENTED = "Yann left Meta in 2021 because Zuckerberg cut his salary [1]."
+
+
+def candidates(library: Library, question: str, language: str = "en") -> list[tuple[object, str]]:
+    sources = scripted(library).prompt(question, library.search(question), language)[0]
+    return ranked_sentences(question, sources, library)[:CANDIDATES]
+
+
+def test_when_the_gate_drops_everything_the_sentence_the_model_picks_is_stated_first(library: Library):
+    assistant = scripted(library, INVENTED, "2")
+    *chunks, answer = assistant.stream(LEAVE_META, "en")
+    expected = candidates(library, LEAVE_META)
+    assert not answer.refused and "".join(chunks) == answer.text
+    assert answer.text.startswith(expected[1][1].rstrip(".")) and "2021" not in answer.text
+    assert all(text.rstrip(".") in answer.text for _, text in expected)  # then the other candidates
+    assert {c.title for c in answer.citations} == {source.title for source, _ in expected}
+    judged = assistant.llm.prompts[1]  # the choice was shown each candidate under its chapter's title
+    assert all(f"{source.title}: {text}" in judged for source, text in expected)
+
+
+@pytest.mark.parametrize("reply", ["0", "None of them.", "7", "In 2021 he left (1)."])
+def test_when_the_model_picks_no_sentence_the_answer_is_the_refusal(library: Library, reply: str):
+    *chunks, answer = scripted(library, INVENTED, reply).stream(LEAVE_META, "en")
+    assert chunks == [] and answer.refused and answer.citations == []
+
+
+def test_a_sentence_from_the_other_language_is_stated_translated_and_still_checked(library: Library):
+    """A Chinese question over English chapters: the chosen sentence comes back in Chinese, checked against its
+    chapter across languages like any answer; a translation that invents a number is not shown."""
+    question = "杨立昆为什么离开Meta？"
+    english = [(s, t) for s, t in candidates(library, question, "zh") if not has_cjk(t)]
+    assert english, "the Meta chapters are English: their sentences need translating"
+    faithful = "关于我的角色、我和Alex的关系以及Meta如何管理AI，存在一个很大的误解。"  # the first candidate's
+    invented = "杨立昆在2019年因为工资被削减而离开。"
+    assistant = scripted(library, INVENTED, "1", faithful, invented)
+    answer = assistant.ask(question, "zh")
+    assert not answer.refused and answer.text.startswith(faithful[:-1]) and "2019" not in answer.text
+    assert english[0][1] in assistant.llm.prompts[2]  # what was translated: the chosen English sentence
