@@ -95,11 +95,14 @@ class Assistant:
         for sentence in gate.checked(deltas):
             timings.setdefault("first_token", ms_since(started))  # the first text the user sees
             yield sentence
+        extractive = Extractive(self.library, self.prompts, self.llm, self._system())
         if not gate.shown:  # nothing the model wrote held: the evidence's own sentences, if one answers
-            stated = Extractive(self.library, self.prompts, self.llm, self._system()).answer(query, sources, language)
-            for sentence in gate.checked([stated]):
-                timings.setdefault("first_token", ms_since(started))
-                yield sentence
+            stated = extractive.answer(query, sources, language)
+        else:  # the gate cut some of it: what the evidence says that the answer kept does not
+            stated = extractive.supplement(query, sources, language, gate.text, gate.support.checker) if gate.dropped else ""
+        for sentence in gate.checked([stated]):
+            timings.setdefault("first_token", ms_since(started))
+            yield sentence
         citations = gate.citations()
         # Nothing is supported by a source: a refusal, decided here (nothing was shown).
         text = gate.text if citations else self.prompts.message(language, "refusal")

@@ -97,6 +97,7 @@ class SentenceStream:
     support: Support
     numbering: dict[int, int] = field(default_factory=dict)  # source number -> marker shown to the user
     shown: list[str] = field(default_factory=list)
+    dropped: int = 0  # sentences no source supports
     _pending: str = ""
 
     def checked(self, deltas: Iterable[str]) -> Iterator[str]:
@@ -134,6 +135,7 @@ class SentenceStream:
             return  # cut off at the token limit: a fragment is not a claim
         chosen = self.support.supporters(bare, claimed) if bare else []
         if not chosen:
+            self.dropped += bool(bare)
             return
         markers = [self.numbering.setdefault(n, len(self.numbering) + 1) for n in chosen]
         piece = _with_markers(bare, markers)

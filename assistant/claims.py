@@ -336,7 +336,7 @@ class ClaimChecker:
         # hostile chapter that says it. A single Chinese compound is a claim ("不可避免"), an English word is not.
         if not words or (len(words) < 2 and not has_cjk(sentence)):
             return Verdict(False, "no content")
-        coverage = sum(self._found(w, ev) for w in words) / len(words)
+        coverage = self._coverage(words, ev)
         if self._contradicts(sentence, ev):
             return Verdict(False, "contradicts", coverage)
         cross = detect_language(sentence) != ev.language
@@ -349,6 +349,14 @@ class ClaimChecker:
 
     def supports(self, sentence: str, source: str) -> bool:
         return self.check(sentence, source).supported
+
+    def coverage(self, sentence: str, text: str) -> float:
+        """Share of the sentence's content words that `text` has, whatever else the check would say."""
+        words = self._content(sentence)
+        return self._coverage(words, evidence(text)) if words else 0.0
+
+    def _coverage(self, words: list[str], ev: Evidence) -> float:
+        return sum(self._found(w, ev) for w in words) / len(words)
 
     # -- hard content --
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from assistant.claims import ClaimChecker
 from assistant.context import Source, ranked_sentences
 from assistant.llm import LLM, Message
 from assistant.prompts import Prompts
@@ -28,6 +29,9 @@ from store.library import Library
 
 CANDIDATES = 3  # evidence sentences the model chooses among; more made the prompt slower, not the choice better
 TRANSLATION_TOKENS = 120
+# A candidate half of whose content words the answer already has says what it says ("Yann corrects a widespread
+# misconception: he had zero technical influence on Llama" after "Yann says he had zero technical influence").
+REPEATS = 0.5
 
 
 class Extractive:
@@ -43,6 +47,16 @@ class Extractive:
         first = candidates[chosen]
         stated = [(source, self._in(language, text)) for source, text in [first, *(c for c in candidates if c is not first)]]
         return " ".join(f"{text} [{source.number}]" for source, text in stated if text)
+
+    def supplement(self, question: str, sources: list[Source], language: str, shown: str, checker: ClaimChecker) -> str:
+        """After an answer the gate cut: the most relevant evidence sentences in its language that it does not
+        already say, with their markers. What the model dropped was most often the reason or mechanism asked for
+        (d04, d10), which the chapter's own sentence states; the answer kept is evidence that the question is
+        answerable, so no choice by the model is needed, and nothing is translated (no generation)."""
+        candidates = ranked_sentences(question, sources, self.library)[:CANDIDATES]
+        extra = [(source, text) for source, text in candidates
+                 if detect_language(text) == language and checker.coverage(text, shown) < REPEATS]
+        return " ".join(f"{text} [{source.number}]" for source, text in extra)
 
     def _choice(self, question: str, candidates: list[tuple[Source, str]]) -> int | None:
         """The index of the candidate that answers the question, by the model; None when it says none does.
