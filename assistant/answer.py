@@ -99,10 +99,13 @@ class Assistant:
         if not gate.shown:  # nothing the model wrote held: the evidence's own sentences, if one answers
             stated = extractive.answer(query, sources, language)
         else:  # the gate cut some of it: what the evidence says that the answer kept does not
-            stated = extractive.supplement(query, sources, language, gate.text, gate.support.checker) if gate.dropped else ""
-        for sentence in gate.checked([stated]):
-            timings.setdefault("first_token", ms_since(started))
-            yield sentence
+            stated = extractive.supplement(query, sources, language, gate.text, gate.support.checker) if gate.dropped else []
+        for n, piece in enumerate(stated):
+            if n and not gate.shown:  # the answering sentence did not hold (a translation failed the check):
+                break  # the others are its context, not an answer (measured: n20 answered from them)
+            for sentence in gate.checked([piece]):
+                timings.setdefault("first_token", ms_since(started))
+                yield sentence
         citations = gate.citations()
         # Nothing is supported by a source: a refusal, decided here (nothing was shown).
         text = gate.text if citations else self.prompts.message(language, "refusal")

@@ -38,17 +38,18 @@ class Extractive:
     def __init__(self, library: Library, prompts: Prompts, llm: LLM, system: Message):
         self.library, self.prompts, self.llm, self.system = library, prompts, llm, system
 
-    def answer(self, question: str, sources: list[Source], language: str) -> str:
-        """Evidence sentences with their source markers ("... [2]"), the answering one first; "" if none answers."""
+    def answer(self, question: str, sources: list[Source], language: str) -> list[str]:
+        """Evidence sentences with their source markers ("... [2]"), the answering one first; none if none answers."""
         candidates = ranked_sentences(question, sources, self.library)[:CANDIDATES]
         chosen = self._choice(question, candidates)
         if chosen is None:
-            return ""
+            return []
         first = candidates[chosen]
         stated = [(source, self._in(language, text)) for source, text in [first, *(c for c in candidates if c is not first)]]
-        return " ".join(f"{text} [{source.number}]" for source, text in stated if text)
+        return [f"{text} [{source.number}]" for source, text in stated if text] if stated[0][1] else []
 
-    def supplement(self, question: str, sources: list[Source], language: str, shown: str, checker: ClaimChecker) -> str:
+    def supplement(self, question: str, sources: list[Source], language: str, shown: str,
+                   checker: ClaimChecker) -> list[str]:
         """After an answer the gate cut: the most relevant evidence sentences in its language that it does not
         already say, with their markers. What the model dropped was most often the reason or mechanism asked for
         (d04, d10), which the chapter's own sentence states; the answer kept is evidence that the question is
@@ -56,7 +57,7 @@ class Extractive:
         candidates = ranked_sentences(question, sources, self.library)[:CANDIDATES]
         extra = [(source, text) for source, text in candidates
                  if detect_language(text) == language and checker.coverage(text, shown) < REPEATS]
-        return " ".join(f"{text} [{source.number}]" for source, text in extra)
+        return [f"{text} [{source.number}]" for source, text in extra]
 
     def _choice(self, question: str, candidates: list[tuple[Source, str]]) -> int | None:
         """The index of the candidate that answers the question, by the model; None when it says none does.

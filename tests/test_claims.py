@@ -222,3 +222,12 @@ def test_a_sentence_from_the_other_language_is_stated_translated_and_still_check
     answer = assistant.ask(question, "zh")
     assert not answer.refused and answer.text.startswith(faithful[:-1]) and "2019" not in answer.text
     assert english[0][1] in assistant.llm.prompts[2]  # what was translated: the chosen English sentence
+
+
+def test_when_the_chosen_sentence_does_not_hold_the_others_do_not_answer_for_it(library: Library):
+    """The chosen sentence's translation invents a year and is dropped: the rest were context for it, and stating
+    them would answer a question nothing answers (seen with the 1.5B model on "马斯克在 DeepMind 的 A 轮投了多少钱？")."""
+    faithful = "关于我的角色、我和Alex的关系以及Meta如何管理AI，存在一个很大的误解。"  # true of another candidate
+    assistant = scripted(library, INVENTED, "2", "杨立昆在2019年因为工资被削减而离开。", faithful)
+    *chunks, answer = assistant.stream("杨立昆为什么离开Meta？", "zh")
+    assert chunks == [] and answer.refused
