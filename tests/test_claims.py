@@ -6,8 +6,8 @@ hand: plain and cross-language paraphrases, and the failure kinds measured in is
 dates, numbers, mechanisms, quotes, preferences and names; a position inverting its quote; injected
 links and instructions; a true claim citing the wrong chapter).
 
-Rows with "split": "dev" (245; the last three, on invented favourites, added in #13's refusal work) were written first, and the checker's lexicons and thresholds were
-developed while reading their errors. The "heldout" rows (50) were written after that, without running
+Rows with "split": "dev" (245; the last three, on invented favourites, came with the refusal work) were
+written first, and the checker's lexicons and thresholds were developed while reading their errors. The "heldout" rows (50) were written after that, without running
 the checker on them; on first look it accepted 4 of their 23 unsupported sentences (17%: three inverted
 positions, an unknown Chinese name) and kept 24 of 27 supported ones (89%). Those four led to the
 stance/verdict words and the glossed Chinese names, so the held-out rows are no longer unseen either:
