@@ -28,7 +28,7 @@ from assistant.citations import SentenceStream, Support, repair
 from assistant.claims import ClaimChecker, instruction, numbers
 from assistant.config import REPO, Settings
 from assistant.context import ranked_sentences, sentences
-from assistant.extractive import CANDIDATES
+from assistant.extractive import CANDIDATES, Extractive
 from store.language import has_cjk
 from store.library import Library
 
@@ -231,3 +231,15 @@ def test_when_the_chosen_sentence_does_not_hold_the_others_do_not_answer_for_it(
     assistant = scripted(library, INVENTED, "2", "杨立昆在2019年因为工资被削减而离开。", faithful)
     *chunks, answer = assistant.stream("杨立昆为什么离开Meta？", "zh")
     assert chunks == [] and answer.refused
+
+
+@pytest.mark.e2e
+def test_the_default_model_picks_the_answering_sentence_and_none_for_a_taste_no_episode_gives(library: Library):
+    """The relevance decision with the real 1.5B model: a false refusal of the dev set (d04) gets a sentence, a
+    guest's taste that the chapters only brush against (a video game Demis designed) gets none."""
+    assistant = Assistant(Settings.from_env(fast=False), library=library)
+    extractive = Extractive(library, assistant.prompts, assistant.llm, assistant._system())
+    for question, answerable in [("Why doesn't Google make concentrated bets the way Anthropic did?", True),
+                                 ("What is Demis Hassabis's favourite video game?", False)]:
+        found = candidates(library, question)
+        assert (extractive._choice(question, found) is not None) == answerable, question
