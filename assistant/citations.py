@@ -75,7 +75,7 @@ class Support:
     def __init__(self, sources: list[Source], checker: ClaimChecker):
         self.sources = sources
         self.checker = checker
-        self.texts = {s.number: evidence_text(s.episode, s.chapter, s.hit.chunk.text) for s in sources}
+        self.texts = {s.number: evidence_text(s.episode, s.chapter, _vouched(s)) for s in sources}
 
     def supporters(self, sentence: str, claimed: list[int]) -> list[int]:
         """The cited sources that support the sentence; else the first other one that does; else none."""
@@ -143,6 +143,15 @@ class SentenceStream:
             piece = " " + piece
         self.shown.append(piece)
         yield piece
+
+
+def _vouched(source: Source) -> str:
+    """The hit's text and every sentence of the source the model was shown. A quote or transcript hit stands for
+    its chapter, whose body sentences the prompt carries (context.pack): checked against the hit alone, the
+    chapter's own sentence "DeepMind had a secret plan ... backed by a $1 billion pledge from Reid Hoffman"
+    was unsupported by its source (dev d24)."""
+    text = source.hit.chunk.text
+    return " ".join([text, *(s for s in sentences(source.excerpt) if s not in text)])
 
 
 def repair(sentence: str) -> str:

@@ -16,6 +16,7 @@ read these numbers as an upper bound on new text.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -243,3 +244,16 @@ def test_the_default_model_picks_the_answering_sentence_and_none_for_a_taste_no_
                                  ("What is Demis Hassabis's favourite video game?", False)]:
         found = candidates(library, question)
         assert (extractive._choice(question, found) is not None) == answerable, question
+
+
+def test_a_quote_hit_vouches_for_the_chapter_sentences_the_prompt_carried(library: Library, checker: ClaimChecker):
+    """A pull-quote hit stands for its chapter: the body sentences shown beside it are its evidence too (dev d24's
+    own chapter sentence about the Hoffman pledge was unsupported when checked against the quote alone)."""
+    question = "Who is Reid Hoffman and what did he offer DeepMind?"
+    source = next(s for s in scripted(library).prompt(question, library.search(question), "en")[0]
+                  if s.chapter and s.chapter.quote and s.excerpt)
+    quote_hit = dataclasses.replace(source.hit, chunk=dataclasses.replace(source.hit.chunk, kind="quote",
+                                                                          text=source.chapter.quote.text))
+    as_quote = dataclasses.replace(source, hit=quote_hit)
+    shown = [s for s in sentences(source.excerpt) if s not in source.chapter.quote.text]
+    assert shown and all(Support([as_quote], checker).supporters(s, [as_quote.number]) for s in shown)
