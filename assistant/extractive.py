@@ -5,7 +5,8 @@ The gate (citations.py) drops every sentence a source does not support, and on t
 chapter in front of it and wrote elaborations it does not say ("Reid Hoffman is a venture capitalist",
 "world models let robots simulate and interact"), or a cross-language paraphrase just short of the
 check. The chapter's own sentences are true by construction, but stating them for every question would
-answer the unanswerable ones too: their topic words are in the library (20 of our 26 pass word coverage).
+answer the unanswerable ones too: their topic words are in the library (14 of our 26 pass the word-coverage
+gate of refusal.py and reach the model).
 
 So a relevance decision comes first, and it is the model's, on a task it does reliably: given the three
 most relevant evidence sentences, numbered, "which one answers the question, or 0 if none does". Measured
@@ -27,7 +28,7 @@ from assistant.prompts import Prompts
 from store.language import detect_language
 from store.library import Library
 
-CANDIDATES = 3  # evidence sentences the model chooses among; more made the prompt slower, not the choice better
+CANDIDATES = 3  # evidence sentences the model chooses among, each about 50 prompt tokens to read (not tuned)
 TRANSLATION_TOKENS = 120
 # A candidate half of whose content words the answer already has says what it says ("Yann corrects a widespread
 # misconception: he had zero technical influence on Llama" after "Yann says he had zero technical influence").
