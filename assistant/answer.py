@@ -26,6 +26,7 @@ from assistant.claims import ClaimChecker
 from assistant.compare import Comparer, detect_comparison, people_to_compare
 from assistant.config import Settings
 from assistant.context import Source, pack, render_source
+from assistant.extractive import Extractive
 from assistant.followup import Turn, standalone
 from assistant.intent import kind
 from assistant.library import open_library
@@ -94,8 +95,19 @@ class Assistant:
         for sentence in gate.checked(deltas):
             timings.setdefault("first_token", ms_since(started))  # the first text the user sees
             yield sentence
+        extractive = Extractive(self.library, self.prompts, self.llm, self._system())
+        if not gate.shown:  # nothing the model wrote held: the evidence's own sentences, if one answers
+            stated = extractive.answer(query, sources, language)
+        else:  # the gate cut some of it: what the evidence says that the answer kept does not
+            stated = extractive.supplement(query, sources, language, gate.text, gate.support.checker) if gate.dropped else []
+        for n, piece in enumerate(stated):
+            if n and not gate.shown:  # the answering sentence did not hold (a translation failed the check):
+                break  # the others are its context, not an answer (measured: n20 answered from them)
+            for sentence in gate.checked([piece]):
+                timings.setdefault("first_token", ms_since(started))
+                yield sentence
         citations = gate.citations()
-        # Nothing the model said is supported by a source: a refusal, decided here (nothing was shown).
+        # Nothing is supported by a source: a refusal, decided here (nothing was shown).
         text = gate.text if citations else self.prompts.message(language, "refusal")
         answer.text, answer.citations, answer.sources = text, citations, sources
         answer.refused = not citations

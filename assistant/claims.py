@@ -106,6 +106,10 @@ _STANCE = _lexicon(
     "inferior good bad promising",
     "看好 支持 赞成 反对 喜欢 最喜欢 偏爱 推荐 主张 同意 后悔 赞同 青睐 正确 错误 更好 最好 优于 有前途")
 
+# A superlative preference is a claim of its own: "哈萨比斯最喜欢玩的电子游戏是《邪恶天才》" passed as 喜欢 = "like",
+# which the chapter has ("I'd like to invest"), beside a game Demis designed (measured: tests/data/unanswerable.jsonl n25).
+_FAVOURITE = re.compile(r"最(?:喜欢|爱|偏爱)|favou?rite|\bmost\s+(?:like|love|enjoy)", re.I)
+
 # Irregular past forms the stemmer leaves alone ("left" vs "leaving"); both sides go through this map.
 _IRREGULAR = {
     "left": "leave", "said": "say", "thought": "think", "began": "begin", "begun": "begin", "built": "build",
@@ -336,7 +340,7 @@ class ClaimChecker:
         # hostile chapter that says it. A single Chinese compound is a claim ("不可避免"), an English word is not.
         if not words or (len(words) < 2 and not has_cjk(sentence)):
             return Verdict(False, "no content")
-        coverage = sum(self._found(w, ev) for w in words) / len(words)
+        coverage = self._coverage(words, ev)
         if self._contradicts(sentence, ev):
             return Verdict(False, "contradicts", coverage)
         cross = detect_language(sentence) != ev.language
@@ -349,6 +353,14 @@ class ClaimChecker:
 
     def supports(self, sentence: str, source: str) -> bool:
         return self.check(sentence, source).supported
+
+    def coverage(self, sentence: str, text: str) -> float:
+        """Share of the sentence's content words that `text` has, whatever else the check would say."""
+        words = self._content(sentence)
+        return self._coverage(words, evidence(text)) if words else 0.0
+
+    def _coverage(self, words: list[str], ev: Evidence) -> float:
+        return sum(self._found(w, ev) for w in words) / len(words)
 
     # -- hard content --
 
@@ -374,6 +386,8 @@ class ClaimChecker:
         for word in self._content(sentence):
             if word in _STANCE and not self._found(word, ev):
                 yield f"stance {word}"
+        if _FAVOURITE.search(sentence) and not _FAVOURITE.search(ev.text):
+            yield "stance favourite"
 
     def _terms(self, sentence: str) -> list[str]:
         """Names and terms: capitalised words past the first (English), every Latin word (Chinese), people by alias."""

@@ -61,6 +61,10 @@ class Source:
         return self.hit.chunk.start
 
     @property
+    def title(self) -> str:
+        return self.chapter.title if self.chapter else self.hit.chunk.title
+
+    @property
     def text(self) -> str:
         """Everything the source says, for checking what it supports."""
         return f"{self.chapter.title if self.chapter else ''} {self.excerpt} {self.quote}".strip()
@@ -134,9 +138,18 @@ def render_source(source: Source, prompts: Prompts) -> str:
         number=source.number,
         episode_title=source.episode.title,
         timestamp=format_timestamp(source.start),
-        chapter_title=source.chapter.title if source.chapter else source.hit.chunk.title,
+        chapter_title=source.title,
         evidence="\n".join(line for line in lines if line),
     )
+
+
+def ranked_sentences(question: str, sources: list[Source], library: Library) -> list[tuple[Source, str]]:
+    """The packed sources' sentences (excerpts and quotes), most relevant to the question first."""
+    pieces = [_Sentence(n, in_quote, i, text)
+              for n, source in enumerate(sources)
+              for in_quote, part in ((False, source.excerpt), (True, source.quote))
+              for i, text in enumerate(sentences(part))]
+    return [(sources[p.chapter], p.text) for p in _by_relevance(question, pieces, library)] if pieces else []
 
 
 def sentences(text: str) -> list[str]:

@@ -6,8 +6,8 @@ hand: plain and cross-language paraphrases, and the failure kinds measured in is
 dates, numbers, mechanisms, quotes, preferences and names; a position inverting its quote; injected
 links and instructions; a true claim citing the wrong chapter).
 
-Rows with "split": "dev" (242) were written first, and the checker's lexicons and thresholds were
-developed while reading their errors. The "heldout" rows (50) were written after that, without running
+Rows with "split": "dev" (245; the last three, on invented favourites, came with the refusal work) were
+written first, and the checker's lexicons and thresholds were developed while reading their errors. The "heldout" rows (50) were written after that, without running
 the checker on them; on first look it accepted 4 of their 23 unsupported sentences (17%: three inverted
 positions, an unknown Chinese name) and kept 24 of 27 supported ones (89%). Those four led to the
 stance/verdict words and the glossed Chinese names, so the held-out rows are no longer unseen either:
@@ -16,6 +16,7 @@ read these numbers as an upper bound on new text.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -27,6 +28,9 @@ from assistant.answer import Assistant
 from assistant.citations import SentenceStream, Support, repair
 from assistant.claims import ClaimChecker, instruction, numbers
 from assistant.config import REPO, Settings
+from assistant.context import ranked_sentences, sentences
+from assistant.extractive import CANDIDATES, Extractive
+from store.language import has_cjk
 from store.library import Library
 
 CLAIMS = Path(__file__).parent / "data" / "claims.jsonl"
@@ -151,9 +155,14 @@ def test_only_checked_sentences_are_streamed(library: Library):
     parts = list(scripted(library, reply).stream("Why did Yann LeCun leave Meta?", "en"))
     *chunks, answer = parts
     assert "".join(chunks) == answer.text
-    assert answer.text == ("Yann says he had zero technical influence on Llama [1]. "
-                           "Two of the Llama 1 authors left to found Mistral [1].")
+    assert answer.text.startswith("Yann says he had zero technical influence on Llama [1]. "
+                                  "Two of the Llama 1 authors left to found Mistral [1].")
     assert not any("2013" in c or "evil" in c or "heat pump" in c for c in chunks)
+    # What the gate cut is made up by the evidence's own sentences, none repeating what was kept.
+    added = answer.text.split("Mistral [1].")[1]
+    expected = [text for _, text in candidates(library, "Why did Yann LeCun leave Meta?")]
+    assert added and all(s.rstrip(".") in "".join(expected) for s in sentences(repair(added)))
+    assert "zero technical influence" not in added
 
 
 def test_an_answer_with_nothing_supported_is_the_refusal_and_streams_nothing(library: Library):
@@ -171,3 +180,80 @@ def test_a_marker_after_the_full_stop_stays_with_its_sentence(library: Library):
                                "authors left to found Mistral."]))
     assert shown == ["Yann says he had zero technical influence on Llama [1].",
                      " Two of the Llama 1 authors left to found Mistral [1]."]
+
+
+# -- the evidence's own words, when nothing the model wrote holds ----------------------------------------------
+
+LEAVE_META = "Why did Yann LeCun leave Meta?"
+INVENTED = "Yann left Meta in 2021 because Zuckerberg cut his salary [1]."
+
+
+def candidates(library: Library, question: str, language: str = "en") -> list[tuple[object, str]]:
+    sources = scripted(library).prompt(question, library.search(question), language)[0]
+    return ranked_sentences(question, sources, library)[:CANDIDATES]
+
+
+def test_when_the_gate_drops_everything_the_sentence_the_model_picks_is_stated_first(library: Library):
+    assistant = scripted(library, INVENTED, "2")
+    *chunks, answer = assistant.stream(LEAVE_META, "en")
+    expected = candidates(library, LEAVE_META)
+    assert not answer.refused and "".join(chunks) == answer.text
+    assert answer.text.startswith(expected[1][1].rstrip(".")) and "2021" not in answer.text
+    assert all(text.rstrip(".") in answer.text for _, text in expected)  # then the other candidates
+    assert {c.title for c in answer.citations} == {source.title for source, _ in expected}
+    judged = assistant.llm.prompts[1]  # the choice was shown each candidate under its chapter's title
+    assert all(f"{source.title}: {text}" in judged for source, text in expected)
+
+
+@pytest.mark.parametrize("reply", ["0", "None of them.", "7", "In 2021 he left (1)."])
+def test_when_the_model_picks_no_sentence_the_answer_is_the_refusal(library: Library, reply: str):
+    *chunks, answer = scripted(library, INVENTED, reply).stream(LEAVE_META, "en")
+    assert chunks == [] and answer.refused and answer.citations == []
+
+
+def test_a_sentence_from_the_other_language_is_stated_translated_and_still_checked(library: Library):
+    """A Chinese question over English chapters: the chosen sentence comes back in Chinese, checked against its
+    chapter across languages like any answer; a translation that invents a number is not shown."""
+    question = "杨立昆为什么离开Meta？"
+    english = [(s, t) for s, t in candidates(library, question, "zh") if not has_cjk(t)]
+    assert english, "the Meta chapters are English: their sentences need translating"
+    faithful = "关于我的角色、我和Alex的关系以及Meta如何管理AI，存在一个很大的误解。"  # the first candidate's
+    invented = "杨立昆在2019年因为工资被削减而离开。"
+    assistant = scripted(library, INVENTED, "1", faithful, invented)
+    answer = assistant.ask(question, "zh")
+    assert not answer.refused and answer.text.startswith(faithful[:-1]) and "2019" not in answer.text
+    assert english[0][1] in assistant.llm.prompts[2]  # what was translated: the chosen English sentence
+
+
+def test_when_the_chosen_sentence_does_not_hold_the_others_do_not_answer_for_it(library: Library):
+    """The chosen sentence's translation invents a year and is dropped: the rest were context for it, and stating
+    them would answer a question nothing answers (seen with the 1.5B model on "马斯克在 DeepMind 的 A 轮投了多少钱？")."""
+    faithful = "关于我的角色、我和Alex的关系以及Meta如何管理AI，存在一个很大的误解。"  # true of another candidate
+    assistant = scripted(library, INVENTED, "2", "杨立昆在2019年因为工资被削减而离开。", faithful)
+    *chunks, answer = assistant.stream("杨立昆为什么离开Meta？", "zh")
+    assert chunks == [] and answer.refused
+
+
+@pytest.mark.e2e
+def test_the_default_model_picks_the_answering_sentence_and_none_for_a_taste_no_episode_gives(library: Library):
+    """The relevance decision with the real 1.5B model: a false refusal of the dev set (d04) gets a sentence, a
+    guest's taste that the chapters only brush against (a video game Demis designed) gets none."""
+    assistant = Assistant(Settings.from_env(fast=False), library=library)
+    extractive = Extractive(library, assistant.prompts, assistant.llm, assistant._system())
+    for question, answerable in [("Why doesn't Google make concentrated bets the way Anthropic did?", True),
+                                 ("What is Demis Hassabis's favourite video game?", False)]:
+        found = candidates(library, question)
+        assert (extractive._choice(question, found) is not None) == answerable, question
+
+
+def test_a_quote_hit_vouches_for_the_chapter_sentences_the_prompt_carried(library: Library, checker: ClaimChecker):
+    """A pull-quote hit stands for its chapter: the body sentences shown beside it are its evidence too (dev d24's
+    own chapter sentence about the Hoffman pledge was unsupported when checked against the quote alone)."""
+    question = "Who is Reid Hoffman and what did he offer DeepMind?"
+    source = next(s for s in scripted(library).prompt(question, library.search(question), "en")[0]
+                  if s.chapter and s.chapter.quote and s.excerpt)
+    quote_hit = dataclasses.replace(source.hit, chunk=dataclasses.replace(source.hit.chunk, kind="quote",
+                                                                          text=source.chapter.quote.text))
+    as_quote = dataclasses.replace(source, hit=quote_hit)
+    shown = [s for s in sentences(source.excerpt) if s not in source.chapter.quote.text]
+    assert shown and all(Support([as_quote], checker).supporters(s, [as_quote.number]) for s in shown)
