@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import jieba
-import jieba.posseg
 import numpy as np
 
 from store.episode import Chapter, Episode
@@ -409,6 +408,8 @@ class ClaimChecker:
         jieba tags many non-names as names ("拉进来"); those have no gloss, and count as ordinary words.
         """
         known = {s for p in self.people.mentioned_in(sentence) for s in [p.name, *p.aliases]} if self.people else set()
+        import jieba.posseg  # here, not at the top: its dictionary takes 0.8 s to load, and `laidub search` needs none
+
         return [t.word for t in jieba.posseg.cut(sentence) if t.flag.startswith("nr") and has_cjk(t.word)
                 and len(t.word) > 1 and glosses(t.word) and not any(t.word in k or k in t.word for k in known)]
 

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 import jieba
 import numpy as np
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
 
 from store.chunks import Chunk
 from store.glossary import glosses
@@ -27,6 +26,12 @@ if TYPE_CHECKING:
 
 jieba.setLogLevel(logging.WARNING)
 
+# bm25s's English stopwords (bm25s.stopwords.STOPWORDS_EN), copied: importing bm25s loads scipy, 0.9 s of every
+# cold `laidub` command. tests/test_search_files.py keeps the copy equal to the original.
+STOPWORDS_EN = tuple(
+    "a an and are as at be but by for if in into is it no not of on or such that the their then there these they "
+    "this to was will with".split()
+)
 _ZH_STOPWORDS = set(
     "的 了 是 在 和 与 及 吗 呢 吧 啊 么 什么 为什么 如何 怎么 怎样 哪些 哪个 有 有没有 没有 这 那 这些 那些 "
     "他 她 它 他们 我们 你 我 对 把 被 就 都 也 还 而 但 并 或 一个 这个 那个 认为 觉得 说 谈到 谈 讲 提到 "

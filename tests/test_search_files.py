@@ -11,9 +11,11 @@ import time
 from pathlib import Path
 
 import bm25s
+import bm25s.stopwords
 import numpy as np
 import pytest
 
+from store import lexical
 from store import search_files as search_files_module
 from store.chunks import Chunk
 from store.embedder import DIM, pack
@@ -42,6 +44,10 @@ def _live(files: SearchFiles) -> dict[str, int]:
     for chunk in snapshot.chunks:
         counts[chunk.episode_id] = counts.get(chunk.episode_id, 0) + 1
     return counts
+
+
+def test_the_english_stopwords_are_bm25s_own():
+    assert lexical.STOPWORDS_EN == tuple(bm25s.stopwords.STOPWORDS_EN)
 
 
 def test_bm25_over_segments_equals_one_bm25s_index(tmp_path: Path):
