@@ -16,6 +16,13 @@ their episode's record lists, so they see the old version or the new one, never 
 chunk of an episode without a record. A journal entry, written before the first chunk and deleted
 after the last old chunk, tells the next opener what a killed writer left behind to delete.
 
+Beside each record is the episode's cast (store/people.py: who it is about, and its title), a row of
+its own in `{name}-casts`, written before the record inside the journalled write: the people index and
+the filters read only these, never the whole documents. The record's metadata is no place for it: it
+lists every chunk id, and Chroma returns all of a row's metadata. An episode without a cast row
+(indexed before casts were kept) gets one from its document the first time casts are read; one a
+killed writer left stale is rewritten from the record by the next opener's repair.
+
 Search does not query Chroma's HNSW: it reads the on-disk search files (store/search_files.py),
 memory-mapped, which every write here updates under a file lock after its Chroma commit. Each
 write sets a new random revision in the episode collection's metadata and stamps it on the files,
@@ -47,6 +54,7 @@ from store.episode import Episode
 from store.errors import SettingsError
 from store.language import LANGUAGES
 from store.lexical import document_terms
+from store.people import Cast
 from store.search_files import SearchFiles
 from store.segment import SegmentData
 from store.snapshot import Snapshot
@@ -123,6 +131,9 @@ class Index:
         # of rows, never searched. Feeds live here, not in a file, so a shared Chroma server shares them too.
         self.state_col = client.get_or_create_collection(f"{name}-state", embedding_function=embedder,
                                                          configuration=small)
+        # One small row per episode, with the episode card's vector (identical vectors would make a degenerate HNSW).
+        self.casts_col = client.get_or_create_collection(f"{name}-casts", embedding_function=embedder,
+                                                         configuration=small)
         self._migrate(f"{name}-chunks")
         self._repair()
 
@@ -170,6 +181,7 @@ class Index:
                     documents=[new[n].text for n in batch],
                     metadatas=[_metadata(new[n]) for n in batch],
                 )
+        self.casts_col.upsert(ids=[episode.id], embeddings=card, documents=[Cast.of(episode).to_json()])
         self.episodes_col.upsert(ids=[episode.id], embeddings=card, documents=[episode.to_json()],
                                  metadatas=[record])  # the commit point: readers now see the new version
         self._new_revision()
@@ -185,6 +197,7 @@ class Index:
             self.episodes_col.delete(ids=[episode_id])  # the commit point: readers no longer see it
             self._new_revision()
             self._delete_chunks(chunk_ids)
+            self.casts_col.delete(ids=[episode_id])
             self._end(episode_id)
             if self.search:
                 self.search.update(before, self._revision[1], episode_id, None)
@@ -245,7 +258,8 @@ class Index:
         self.state_col.delete(ids=[f"write:{episode_id}"])
 
     def _repair(self) -> None:
-        """Delete what killed writers left: chunks their episode's record does not list (invisible to readers)."""
+        """Undo what killed writers left: chunks their episode's record does not list (invisible to readers),
+        and a cast row written for a version whose record never was (or for an episode since removed)."""
         rows = self.state_col.get(where={"pid": {"$gte": 0}}, include=["metadatas"])
         for entry, meta in zip(rows["ids"], rows["metadatas"]):
             if not _abandoned(meta):
@@ -254,6 +268,8 @@ class Index:
             listed = self._listed_chunks([episode_id])
             stored = self._chunk_ids(episode_id)
             self._delete_chunks({i: of for i, of in stored.items() if not _visible(i, {"episode_id": episode_id}, listed)})
+            self.casts_col.delete(ids=[episode_id])
+            self._casts_from_documents([episode_id])
             self.state_col.delete(ids=[entry])
 
     def _set_state(self, key: str, meta: dict) -> None:
@@ -277,9 +293,40 @@ class Index:
     # -- reading -----------------------------------------------------------------------
 
     def episodes(self) -> list[Episode]:
+        """Every episode, whole: for what lists them all. Searching and answering read `casts` and `episode`."""
         rows = self.episodes_col.get(include=["documents"])
         episodes = [Episode.from_json(doc) for doc in rows["documents"]]
         return sorted(episodes, key=lambda e: e.title.lower())
+
+    def episode(self, episode_id: str) -> Episode | None:
+        rows = self.episodes_col.get(ids=[episode_id], include=["documents"])
+        return Episode.from_json(rows["documents"][0]) if rows["ids"] else None
+
+    def has_episodes(self) -> bool:
+        return self.episodes_col.count() > 0
+
+    def casts(self) -> list[Cast]:
+        """Every recorded episode's cast, by title; one missing (indexed before casts were kept) is made now."""
+        recorded = set(self.episodes_col.get(include=[])["ids"])
+        casts = {}
+        for offset in range(0, self.casts_col.count(), _PAGE):
+            rows = self.casts_col.get(include=["documents"], limit=_PAGE, offset=offset)
+            casts |= {i: Cast.from_json(doc) for i, doc in zip(rows["ids"], rows["documents"]) if i in recorded}
+        casts |= self._casts_from_documents(sorted(recorded - set(casts)))
+        return sorted(casts.values(), key=lambda c: c.title.lower())
+
+    def _casts_from_documents(self, episode_ids: list[str]) -> dict[str, Cast]:
+        """The casts of recorded episodes, from their documents, written as their rows. `add`, not `upsert`: a
+        writer's newer row is never overwritten with one made from the document it has just replaced."""
+        made = {}
+        for start in range(0, len(episode_ids), _PAGE):
+            rows = self.episodes_col.get(ids=episode_ids[start : start + _PAGE], include=["documents", "embeddings"])
+            if not rows["ids"]:
+                continue
+            casts = [Cast.of(Episode.from_json(doc)) for doc in rows["documents"]]
+            self.casts_col.add(ids=rows["ids"], embeddings=rows["embeddings"], documents=[c.to_json() for c in casts])
+            made |= dict(zip(rows["ids"], casts))
+        return made
 
     def sources(self) -> dict[str, str]:
         """The file name each episode was last written from ("" for episodes indexed before sources were kept)."""

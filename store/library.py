@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,10 +40,14 @@ from store.glossary import load_terms
 from store.index import Index, IngestResult, connect
 from store.language import LANGUAGES
 from store.lexical import add_words
-from store.people import PeopleIndex
+from store.people import Cast, PeopleIndex
 from store.retrieve import Filters, Hit, Retriever
 from store.server_ranking import ServerRanking
 from store.transcribe import Transcriber, Transcript
+
+# Whole episodes kept for `episode(id)`: an answer reads those of its 8-16 hits several times (context,
+# refusal, citations), and one with a transcript takes milliseconds to fetch and decode.
+EPISODES_KEPT = 64
 
 
 class Library:
@@ -57,40 +62,66 @@ class Library:
         self.index = Index(connect(data_dir, chroma_url), collection, E5Embedding(str(cache_dir / "embeddings.sqlite")),
                            None if chroma_url else data_dir / "search" / collection)
         self._lock = threading.Lock()
-        self._episodes: list[Episode] | None = None
-        self._people: PeopleIndex | None = None
+        # What was read for the index's current revision; all of it is dropped when another revision is seen.
         self._revision: str | None = None
+        self._casts: list[Cast] | None = None
+        self._people: PeopleIndex | None = None
+        self._episodes: OrderedDict[str, Episode | None] = OrderedDict()  # the latest EPISODES_KEPT asked for
         server = ServerRanking(self.index, fulltext_words) if chroma_url else None
         self.retriever = Retriever(self.index, lambda: self.people, server)
 
     # -- what is indexed ---------------------------------------------------------------
 
     def episodes(self) -> list[Episode]:
-        """The indexed episodes, reloaded when any writer (another process too) has changed the index."""
-        revision = self.index.revision()
-        with self._lock:
-            if self._episodes is None or revision != self._revision:
-                self._episodes, self._revision, self._people = self.index.episodes(), revision, None
-            return self._episodes
+        """Every indexed episode, whole, read afresh: only for what lists them all (`laidub episodes`, the UI's
+        library). Searching and answering never call it: they read `casts`, `people` and `episode`."""
+        return self.index.episodes()
 
     def episode(self, episode_id: str) -> Episode | None:
-        return next((e for e in self.episodes() if e.id == episode_id), None)
+        self._check_revision()
+        with self._lock:
+            if episode_id in self._episodes:
+                self._episodes.move_to_end(episode_id)
+                return self._episodes[episode_id]
+        episode = self.index.episode(episode_id)
+        with self._lock:
+            self._episodes[episode_id] = episode
+            while len(self._episodes) > EPISODES_KEPT:
+                self._episodes.popitem(last=False)
+        return episode
+
+    def casts(self) -> list[Cast]:
+        """Who each episode is about, and its title, by title: reloaded when any writer (another process too) has
+        changed the index."""
+        self._check_revision()
+        with self._lock:
+            if self._casts is None:
+                self._casts = self.index.casts()
+            return self._casts
 
     @property
     def people(self) -> PeopleIndex:
-        episodes = self.episodes()
-        if self._people is None:
-            self._people = self._people_of(episodes)
-        return self._people
+        casts = self.casts()
+        with self._lock:
+            if self._people is None:
+                self._people = self._people_of(casts)
+            return self._people
 
-    def _people_of(self, episodes: list[Episode]) -> PeopleIndex:
-        people = PeopleIndex.build(episodes, self.alias_files)
+    def _check_revision(self) -> None:
+        revision = self.index.revision()
+        with self._lock:
+            if revision != self._revision:
+                self._revision, self._casts, self._people = revision, None, None
+                self._episodes.clear()
+
+    def _people_of(self, casts: list[Cast]) -> PeopleIndex:
+        people = PeopleIndex.build(casts, self.alias_files)
         # jieba must know every name before chunks are tokenized (at ingest) or questions are.
         add_words([alias for person in people.people for alias in person.aliases])
         return people
 
     def is_empty(self) -> bool:
-        return not self.episodes()
+        return not self.index.has_episodes()
 
     # -- writing -----------------------------------------------------------------------
 
@@ -168,7 +199,7 @@ class Library:
                warnings: dict[str, list[str]] | None = None,
                media: dict[str, AudioFile] | None = None) -> list[IngestResult]:
         media = media or {}
-        self._people_of(self.episodes() + [e for e, _, _ in planned])
+        self._people_of(self.casts() + [Cast.of(e) for e, _, _ in planned])
         results = []
         for n, (episode, source, note) in enumerate(planned):
             if progress:
@@ -213,14 +244,14 @@ class Library:
         store the transcript with it; the episode keeps its media URL. Nothing changes if this fails."""
         episode = self.episode(episode_id)
         if episode is None:
-            raise _unknown_episode(episode_id, self.episodes())
+            raise _unknown_episode(episode_id, self.casts())
         if not Path(path).is_file():
             raise ParseError(str(path), "no such file")
         transcript = self._transcribed(probe_audio(Path(path)))
         updated = checked_episode(dataclasses.replace(
             episode, transcript=transcript.segments, duration=episode.duration or round(transcript.duration),
             languages=episode.languages or [transcript.language]), str(path))
-        self._people_of(self.episodes())
+        self._people_of(self.casts())
         return self.index.upsert_episode(updated, self.index.sources().get(episode_id) or Path(path).name)
 
     def _transcribed(self, audio: AudioFile) -> Transcript:
@@ -235,7 +266,7 @@ class Library:
     def remove(self, episode_id: str) -> int:
         """Delete an episode and its chunks; returns how many chunks were removed."""
         if self.episode(episode_id) is None:
-            raise _unknown_episode(episode_id, self.episodes())
+            raise _unknown_episode(episode_id, self.casts())
         return self.index.remove_episode(episode_id)
 
     def seed(self, seeds_dir: Path, progress=None) -> list[IngestResult]:
@@ -252,13 +283,13 @@ class Library:
 
     def filters(self, episodes=(), people=(), kinds=(), languages=()) -> Filters:
         """Resolve user-facing filter values, rejecting unknown ones with the valid choices."""
-        known = {e.id: e for e in self.episodes()}
-        by_title = {e.title.lower(): e.id for e in known.values()}
+        known = {c.episode_id: c for c in self.casts()} if episodes else {}
+        by_title = {c.title.lower(): c.episode_id for c in known.values()}
         episode_ids = []
         for value in episodes:
             episode_id = value if value in known else by_title.get(value.lower())
             if not episode_id:
-                raise _unknown_episode(value, known.values())
+                raise _unknown_episode(value, list(known.values()))
             episode_ids.append(episode_id)
         names = []
         for value in people:
@@ -304,8 +335,8 @@ def _keep_attached_transcript(episode: Episode, stored: dict[str, Episode], sour
         return episode
 
 
-def _unknown_episode(value: str, known) -> UnknownFilter:
-    ids = ", ".join(sorted(e.id for e in known)) or "(none indexed)"
+def _unknown_episode(value: str, known: list[Cast]) -> UnknownFilter:
+    ids = ", ".join(sorted(c.episode_id for c in known)) or "(none indexed)"
     return UnknownFilter(f"unknown episode {value!r}; known episode ids: {ids}")
 
 

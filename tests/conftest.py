@@ -77,8 +77,8 @@ def library(backend: str, data_dir: Path, cache_dir: Path) -> Iterator[Callable[
     yield open_library
     if backend:
         client = connect(data_dir, backend)
-        for name in [f"{collection}-chunks-{lang}" for lang in LANGUAGES] + [f"{collection}-episodes",
-                                                                            f"{collection}-state"]:
+        for name in [f"{collection}-chunks-{lang}" for lang in LANGUAGES] + [
+                f"{collection}-episodes", f"{collection}-state", f"{collection}-casts"]:
             with contextlib.suppress(NotFoundError):  # the test may never have opened its library
                 client.delete_collection(name)
 

@@ -25,6 +25,7 @@ from chromadb.api.client import SharedSystemClient
 from store.chunks import chunk_episode
 from store.formats import load_file
 from store.library import Library
+from store.people import Cast
 
 REPO = Path(__file__).parent.parent
 TRIALS = 22
@@ -58,14 +59,19 @@ def _unfinished_writes(data_dir: Path) -> int:
 
 
 def _half_episodes(data_dir: Path, cache_dir: Path) -> list[str]:
-    """Episodes a reader sees incompletely, and chunks it sees of episodes that have no record."""
-    library = Library(data_dir, cache_dir)
+    """Episodes a reader sees incompletely (a chunk or its cast missing or stale), and chunks or casts it keeps
+    of episodes that have no record."""
+    library = Library(data_dir, cache_dir)  # opening repairs what the killed writer left
     try:
-        recorded = {e.id: {c.id for c in chunk_episode(e)} for e in library.episodes()}
+        episodes = library.episodes()
+        recorded = {e.id: {c.id for c in chunk_episode(e)} for e in episodes}
         visible: dict[str, set[str]] = {}
         for chunk in library.retriever.snapshot().chunks:
             visible.setdefault(chunk.episode_id, set()).add(chunk.id)
-        return sorted(e for e in set(recorded) | set(visible) if recorded.get(e) != visible.get(e, set()))
+        casts = {c.episode_id: c for c in library.casts()}
+        stale = {e.id for e in episodes if casts.get(e.id) != Cast.of(e)}
+        orphans = set(library.index.casts_col.get(include=[])["ids"]) - set(recorded)
+        return sorted(stale | orphans | {e for e in set(recorded) | set(visible) if recorded.get(e) != visible.get(e, set())})
     finally:
         SharedSystemClient.clear_system_cache()
 

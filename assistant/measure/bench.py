@@ -50,7 +50,7 @@ from store.errors import SettingsError
 from store.index import Index, connect
 from store.language import LANGUAGES
 from store.library import Library
-from store.people import PeopleIndex
+from store.people import Cast, PeopleIndex
 from store.retrieve import CANDIDATES, Filters, Retriever, dense_best
 from store.snapshot import Snapshot
 from store.topk import top_rows
@@ -145,7 +145,7 @@ def _bench_synthetic(pool: SeedPool, size: int, queries: int, root: Path, progre
         chunks = index.count()
 
         progress(f"{size} synthetic chunks: loading the search snapshot")
-        people = PeopleIndex.build(episodes, pool.alias_files)
+        people = PeopleIndex.build([Cast.of(e) for e in episodes], pool.alias_files)
         retriever = Retriever(index, lambda: people)
         start = time.perf_counter()
         retriever.snapshot()
