@@ -381,9 +381,13 @@ def evaluate(path, retrieval_only, fast, as_json):
               help="Also time transcription: realtime factor, ingest vs raw faster-whisper, WER/CER, a 3-hour file's RSS.")
 @click.option("--chapters", "chapters_only", is_flag=True,
               help="Only measure chapter generation's topic segmentation on the seed episodes (seconds, no model).")
+@click.option("--library", "library_sizes", default="",
+              help="Only measure the big distractor libraries of these sizes (built once, resumable, reused), "
+                   "e.g. 100000,1000000.")
+@click.option("--dev", type=click.Path(dir_okay=False, path_type=Path), help="Dev questions for --library's recall.")
 @fast_option
 @command
-def bench(sizes, queries, answers, questions, feed_items, audio, chapters_only, fast, as_json):
+def bench(sizes, queries, answers, questions, feed_items, audio, chapters_only, library_sizes, dev, fast, as_json):
     """Time ingest, indexing and search (synthetic corpora, temporary) and answering with the model."""
     from assistant.measure.bench import QUESTIONS, bench_text, parse_sizes, run_bench
 
@@ -396,6 +400,12 @@ def bench(sizes, queries, answers, questions, feed_items, audio, chapters_only, 
 
         report = {"chapters": bench_chapters(settings)}
         emit(as_json, report, chapters_text(report["chapters"]))
+        return
+    if library_sizes:
+        from assistant.measure.bench_scale import DEV_QUESTIONS, run_scale, scale_text
+
+        report = run_scale(settings, parse_sizes(library_sizes), dev or DEV_QUESTIONS, progress)
+        emit(as_json, report, scale_text(report))
         return
     if answers:
         from assistant.measure.bench_answers import bench_answers, load_questions

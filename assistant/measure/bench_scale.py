@@ -1,0 +1,178 @@
+"""`laidub bench --library SIZES`: the big libraries (assistant/measure/distractor_library.py), measured
+the way a user meets them, each number in a fresh process.
+
+For each size the library is built or finished first (resumable; a complete one costs a listing of
+its episodes). Then, each in a new Python process on that library (LAIDUB_DATA_DIR and
+LAIDUB_CACHE_DIR pointing at it):
+
+- a search process: opening the library and its search files, then every bench and dev question
+  searched with its embedding computed afresh; the process's peak RSS (getrusage) is taken right
+  after; then dev recall@5 and MRR among the distractors, per question language.
+- a cold `laidub search "..." --json`, its wall time and peak RSS (wait4).
+- one more distractor episode ingested into the library (its passages and card are cached, so the
+  time is everything but embedding), searched for, then removed again, so the library stays the one
+  built and every run measures the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from assistant.config import Settings
+from assistant.measure.bench import QUESTIONS, _fresh_ms
+from assistant.measure.distractor_library import (Pool, bench_root, build, distractor, distractors_needed,
+                                                  library_dir, open_bench_library, seed_episodes)
+from assistant.measure.evaluate import load_cases, percentiles, retrieval_metrics
+from store import embedder
+from store.chunks import chunk_episode
+from store.errors import SettingsError
+from store.retrieve import Filters
+
+DEV_QUESTIONS = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "dev.jsonl"
+COLD_QUESTION = "Why did Yann LeCun leave Meta?"
+
+
+def run_scale(settings: Settings, sizes: list[int], dev: Path, progress: Callable[[str], None]) -> dict:
+    if not dev.is_file():
+        raise SettingsError(f"--dev {dev}: no such file (the dev questions, e.g. ../shared/eval/dev.jsonl)")
+    pool, pool_report = Pool.load(settings, progress)
+    report: dict = {"pool": pool_report, "libraries": []}
+    for size in sizes:
+        progress(f"library of {size} chunks: build or resume")
+        built = build(settings, bench_root(settings), size, pool, progress)
+        progress(f"library of {size} chunks: a search process")
+        measured = {"size": size, "build": built, "load_avg_before": _load()}
+        measured["search"] = _fresh(settings, size, "search", str(dev))
+        progress(f"library of {size} chunks: a cold `laidub search`")
+        measured["cold_search"] = _cold_search(settings, size)
+        progress(f"library of {size} chunks: one more episode")
+        measured["ingest_one"] = _fresh(settings, size, "ingest_one")
+        measured["load_avg_after"] = _load()
+        report["libraries"].append(measured)
+    return report
+
+
+def scale_text(report: dict) -> str:
+    pool = report["pool"]
+    lines = [f"distractor pool: {pool['passages']} passages, {pool['embedded']} embedded now"
+             + (f" at {pool['passages_per_s']} passages/s" if pool["passages_per_s"] else "")]
+    for lib in report["libraries"]:
+        s, cold, one = lib["search"], lib["cold_search"], lib["ingest_one"]
+        recall = s["recall"]
+        lines.append(
+            f"{lib['size']} chunks ({s['chunks']} indexed; load {lib['load_avg_before']}): open {s['open_s']} s, "
+            f"search p50 {s['search_ms']['p50']} ms p95 {s['search_ms']['p95']} ms (query embedding "
+            f"{s['query_embedding_ms']['p50']} ms), peak RSS {s['peak_rss_mb']} MB; cold `laidub search` "
+            f"{cold['wall_s']} s, {cold['peak_rss_mb']} MB; recall@5 en {recall['en'].get('recall@5')} "
+            f"zh {recall['zh'].get('recall@5')}; one more episode {one['ingest_s']} s beyond embedding")
+    return "\n".join(lines)
+
+
+# -- the fresh processes --------------------------------------------------------------
+
+
+def _fresh(settings: Settings, size: int, what: str, *args: str) -> dict:
+    """Run `what` (a function below) in a new Python process on the library; its JSON report."""
+    command = [sys.executable, "-m", "assistant.measure.bench_scale", what, str(size), *args]
+    done = subprocess.run(command, env=_library_env(settings, size), capture_output=True, text=True)
+    if done.returncode:
+        raise SettingsError(f"bench {what} on the {size}-chunk library failed: {done.stderr.strip()[-400:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _library_env(settings: Settings, size: int) -> dict:
+    return {**os.environ, "LAIDUB_DATA_DIR": str(library_dir(bench_root(settings), size)),
+            "LAIDUB_CACHE_DIR": str(settings.cache_dir), "PYTHONPATH": os.pathsep.join(sys.path)}
+
+
+def _cold_search(settings: Settings, size: int) -> dict:
+    """`laidub search` as a user runs it: a new process, wall time from spawn to exit, its peak RSS."""
+    laidub = Path(sys.executable).with_name("laidub")
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        child = subprocess.Popen([str(laidub), "search", COLD_QUESTION, "--json"], stdout=out,
+                                 stderr=subprocess.DEVNULL, env=_library_env(settings, size))
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        results = json.loads(out.read() or b"{}").get("results", [])
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "exit": child.returncode,
+            "top": results[0]["title"] if results else None}
+
+
+def search_process(size: int, dev: str) -> dict:
+    """A search process's life: open, search every question (embedded afresh), peak RSS, then recall."""
+    settings = Settings.from_env()
+    start = time.perf_counter()
+    library = open_bench_library(settings, bench_root(settings), size)
+    library_s = time.perf_counter() - start
+    start = time.perf_counter()
+    library.retriever.snapshot()
+    open_s = library_s + (time.perf_counter() - start)
+    start = time.perf_counter()
+    episodes = len(library.episodes())
+    episodes_s = time.perf_counter() - start
+    start = time.perf_counter()
+    embedder.engine()
+    model_s = time.perf_counter() - start
+    questions = list(QUESTIONS) + [json.loads(line)["question"] for line in Path(dev).read_text().splitlines() if line]
+    for question in (QUESTIONS[0], QUESTIONS[-1]):  # untimed: the zh dictionary and the people index, once
+        library.search(question)
+    embed_ms = [_fresh_ms(partial(library.index.embedder.query_vectors, q)) for q in questions]
+    search_ms = [_fresh_ms(partial(library.search, q, k=8)) for q in questions]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    metrics = retrieval_metrics(library, load_cases(Path(dev), library))
+    return {"chunks": library.index.count(), "episodes": episodes, "library_s": round(library_s, 3),
+            "open_s": round(open_s, 3), "episodes_s": round(episodes_s, 2), "model_load_s": round(model_s, 2),
+            "questions": len(questions), "search_ms": percentiles(search_ms),
+            "query_embedding_ms": percentiles(embed_ms), "peak_rss_mb": round(peak, 1),
+            "recall": {k: metrics[k] for k in ("all", "en", "zh")}, "misses": metrics["misses"],
+            "load_avg": _load()}
+
+
+def ingest_one(size: int) -> dict:
+    """One more distractor episode through `Library`'s own write path; then it is removed again."""
+    settings = Settings.from_env()
+    library = open_bench_library(settings, bench_root(settings), size)
+    library.retriever.snapshot()
+    pool, _ = Pool.load(settings, lambda step: None)
+    seed_chunks = sum(len(chunk_episode(e)) for e in seed_episodes(settings.seeds_dir))
+    extra = distractor(pool, distractors_needed(size, seed_chunks, pool.shape))
+    texts = [c.embed_text for c in chunk_episode(extra)]
+    uncached = len(library.index.embedder.missing(texts))  # 0: its passages are the pool's
+    start = time.perf_counter()
+    library.index.embedder.passages([f"{extra.title}\n{extra.summary}"])  # its card, the one new text
+    card_s = time.perf_counter() - start
+    start = time.perf_counter()
+    result = library.index.upsert_episode(extra, "distractor")
+    ingest_s = time.perf_counter() - start
+    start = time.perf_counter()
+    hits = library.search(extra.chapters[0].body, filters=Filters(episodes=[extra.id]))
+    search_s = time.perf_counter() - start
+    start = time.perf_counter()
+    library.index.remove_episode(extra.id)
+    remove_s = time.perf_counter() - start
+    return {"chunks": result.added, "uncached_passages": uncached, "card_embedding_s": round(card_s, 2),
+            "ingest_s": round(ingest_s, 2),
+            "visible": any(h.chunk.episode_id == extra.id for h in hits), "search_after_s": round(search_s, 2),
+            "remove_s": round(remove_s, 2),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+if __name__ == "__main__":
+    step, size, *rest = sys.argv[1:]
+    print(json.dumps({"search": search_process, "ingest_one": ingest_one}[step](int(size), *rest)))
