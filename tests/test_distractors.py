@@ -10,8 +10,10 @@ import pytest
 
 from assistant.config import Settings
 from assistant.measure.distractor_library import Pool, Shape, build, library_dir, open_bench_library, seed_episodes
+from assistant.measure import distractors
 from assistant.measure.distractors import _SENTENCE_END, read_pool, seed_sentences
 from store.chunks import chunk_episode
+from store.errors import UserError
 from store.language import detect_language
 
 SEEDS = Path(__file__).parent.parent / "seeds"
@@ -74,3 +76,11 @@ def test_a_killed_build_continues_without_rewriting_what_it_wrote(tmp_path: Path
     assert not [s for s in sentences for c in distractor_chunks if s in c.text]
     assert library.search("Why did Yann LeCun leave Meta?")[0].chunk.episode_id == "yann-lecun-on-what-comes-after-llms"
     assert (library_dir(tmp_path, size) / "built.json").is_file()
+
+
+def test_missing_distractor_text_is_one_line_naming_the_packages(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    monkeypatch.setattr(distractors, "ZH_MAN", tmp_path / "nothing")
+
+    with pytest.raises(UserError, match=r"^the distractor text is not installed .*apt-get install -y python3-doc "
+                                        r"manpages-zh$"):
+        read_pool(1, 1, set())

@@ -68,7 +68,8 @@ class Passage:
 def read_pool(en_limit: int, zh_limit: int, seed_sentences: set[str]) -> list[Passage]:
     """Up to `en_limit` English and `zh_limit` Chinese passages, none holding a seed sentence; the same
     passages, in the same order, on every run (a fixed shuffle across all pages, so the pool is varied)."""
-    missing = [str(p) for p in (PYTHON_DOC, ZH_MAN) if not p.is_dir()]
+    missing = [str(p) for p in (PYTHON_DOC / "tutorial" / "classes.rst.txt", ZH_MAN / "man1" / "ls.1.gz")
+               if not p.is_file()]  # one file of each package: other packages make /usr/share/man/zh_CN too
     if missing:
         raise MissingSource(f"the distractor text is not installed ({', '.join(missing)} missing): "
                             f"apt-get install -y {APT_PACKAGES}")
