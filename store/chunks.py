@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from store.episode import Episode, TranscriptSegment
-from store.language import detect_language
+from store.language import LANGUAGES, detect_language
 
 TIMED_KINDS = ("chapter", "quote", "segment")
 ALL_KINDS = ("chapter", "quote", "segment", "summary", "entity")
@@ -68,13 +68,13 @@ def chunk_episode(episode: Episode) -> list[Chunk]:
         return chunk
 
     chunks = [make("summary", "0", title="Summary", text=episode.summary,
-                   language=episode.summary_language, end=episode.duration,
+                   language=_language(episode.summary_language, episode.summary), end=episode.duration,
                    people=episode.people)] if episode.summary else []
     for chapter in episode.chapters:
         # The guest speaks throughout an interview: each chapter is also their view.
         span = dict(start=chapter.start, end=chapter.end, people=list(dict.fromkeys(episode.guests + chapter.people)))
         chunks.append(make("chapter", str(chapter.start), title=chapter.title, text=chapter.body,
-                           language=chapter.language, **span))
+                           language=_language(chapter.language, chapter.body or chapter.title), **span))
         if chapter.quote:
             chunks.append(make("quote", str(chapter.start), title=chapter.title, text=chapter.quote.text,
                                language=detect_language(chapter.quote.text), **span))
@@ -91,6 +91,11 @@ def chunk_episode(episode: Episode) -> list[Chunk]:
                            language=detect_language(text), start=start, end=end,
                            people=list(dict.fromkeys(episode.guests + (chapter.people if chapter else [])))))
     return chunks
+
+
+def _language(declared: str, text: str) -> str:
+    """The declared language if it is one we index (a chunk is stored and ranked with its language's), else detected."""
+    return declared if declared in LANGUAGES else detect_language(text)
 
 
 def _windows(segments: list[TranscriptSegment]) -> list[list[TranscriptSegment]]:

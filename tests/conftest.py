@@ -32,6 +32,7 @@ from store import segment
 from store.chunks import Chunk
 from store.embedder import pack
 from store.index import connect
+from store.language import LANGUAGES
 from store.library import Library
 from store.segment import Segment, SegmentData
 
@@ -88,7 +89,8 @@ def library(backend: str, data_dir: Path, cache_dir: Path) -> Iterator[Callable[
     yield open_library
     if backend:
         client = connect(data_dir, backend)
-        for name in (f"{collection}-chunks", f"{collection}-episodes", f"{collection}-state"):
+        for name in [f"{collection}-chunks-{lang}" for lang in LANGUAGES] + [f"{collection}-episodes",
+                                                                            f"{collection}-state"]:
             with contextlib.suppress(NotFoundError):  # the test may never have opened its library
                 client.delete_collection(name)
 

@@ -20,6 +20,7 @@ import pytest
 
 from store.formats import load_file
 from store.index import connect
+from store.language import LANGUAGES
 
 SEED_PAGE = Path(__file__).parent.parent / "seeds" / "laidub-page.txt"
 EVAL_SET = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
@@ -62,10 +63,10 @@ def run_json(laidub: Run, env: dict[str, str], *args: str) -> tuple[int, dict, s
 def index_state(data_dir: Path) -> dict[str, list[tuple[str, str]]]:
     """Every chunk id with its digest, and every episode document, as Chroma has them on disk now."""
     client = connect(data_dir)  # reads see what the CLI wrote from its own process (the batch test checks)
-    chunks = client.get_collection("laidub-chunks").get(include=["metadatas"])
+    chunks = [client.get_collection(f"laidub-chunks-{lang}").get(include=["metadatas"]) for lang in LANGUAGES]
     episodes = client.get_collection("laidub-episodes").get(include=["documents"])
     return {
-        "chunks": sorted((i, m["digest"]) for i, m in zip(chunks["ids"], chunks["metadatas"])),
+        "chunks": sorted((i, m["digest"]) for rows in chunks for i, m in zip(rows["ids"], rows["metadatas"])),
         "episodes": sorted(zip(episodes["ids"], episodes["documents"])),
     }
 

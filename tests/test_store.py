@@ -45,8 +45,9 @@ def seeded(library: Callable[[], Library]) -> Library:
 
 def stored(library: Library) -> dict[str, tuple[str, str]]:
     """Every chunk in Chroma: id -> (digest, text)."""
-    rows = library.index.chunks_col.get(include=["metadatas", "documents"])
-    return {i: (m["digest"], text) for i, m, text in zip(rows["ids"], rows["metadatas"], rows["documents"])}
+    every = [c.get(include=["metadatas", "documents"]) for c in library.index.chunk_collections.values()]
+    return {i: (m["digest"], text) for rows in every
+            for i, m, text in zip(rows["ids"], rows["metadatas"], rows["documents"])}  # fmt: skip
 
 
 def test_the_seed_page_gives_three_episodes_and_their_chunks(seeded: Library):
@@ -170,18 +171,44 @@ def test_a_killed_writers_chunks_are_invisible_and_repaired_on_open(seeded: Libr
     episode = dataclasses.replace(seeded.episode(GEMINI), id="half", title="Half written")
     chunks = chunk_episode(episode)
     seeded.index._begin("half")
-    seeded.index.chunks_col.add(ids=[c.id for c in chunks], documents=[c.text for c in chunks],
-                                embeddings=seeded.index.embedder.passages([c.embed_text for c in chunks]),
-                                metadatas=[{"episode_id": "half", "episode_title": episode.title, "kind": c.kind,
-                                            "title": c.title, "language": c.language, "start": c.start, "end": c.end,
-                                            "digest": c.digest} for c in chunks])
+    seeded.index.chunk_collections["en"].add(
+        ids=[c.id for c in chunks], documents=[c.text for c in chunks],
+        embeddings=seeded.index.embedder.passages([c.embed_text for c in chunks]),
+        metadatas=[{"episode_id": "half", "episode_title": episode.title, "kind": c.kind, "title": c.title,
+                    "language": c.language, "start": c.start, "end": c.end, "digest": c.digest} for c in chunks],
+    )  # fmt: skip
     seeded.index._new_revision()
     assert "half" not in {h.chunk.episode_id for h in seeded.search("world models", k=50)}
 
     seeded.index._set_state("write:half", {"pid": 2**22 + 1, "host": socket.gethostname(), "started": time.time()})
     reopened = library()  # the writer's pid is gone: its leftovers are deleted
-    assert reopened.index.chunks_col.get(where={"episode_id": "half"}, include=[])["ids"] == []
+    assert reopened.index._chunk_ids("half") == {}
     assert reopened.index.state_col.get(ids=["write:half"], include=[])["ids"] == []
+
+
+def test_a_library_from_before_the_split_by_language_moves_its_chunks_once(seeded: Library,
+                                                                            library: Callable[[], Library]):
+    """Chunks used to share one collection; opening such a library moves them, and its search files stay current."""
+    seeded.search("world models")  # writes the search files
+    expected, revision = stored(seeded), seeded.index.revision()
+    client = seeded.index._client
+    name = seeded.index.episodes_col.name.removesuffix("-episodes")
+    legacy = client.create_collection(f"{name}-chunks", embedding_function=seeded.index.embedder,
+                                      metadata={"revision": revision})
+    for collection in seeded.index.chunk_collections.values():
+        rows = collection.get(include=["documents", "metadatas", "embeddings"])
+        legacy.add(ids=rows["ids"], documents=rows["documents"], metadatas=rows["metadatas"],
+                   embeddings=rows["embeddings"])
+        client.delete_collection(collection.name)
+    files = sorted(p.name for p in seeded.index.search.folder.iterdir())
+
+    reopened = library()
+    assert stored(reopened) == expected
+    assert {c.language for c in reopened.retriever.snapshot().chunks} == {"en", "zh"}
+    assert reopened.index.revision() == revision
+    assert sorted(p.name for p in reopened.index.search.folder.iterdir()) == files  # not rebuilt
+    assert name + "-chunks" not in [c.name for c in client.list_collections()]
+    assert reopened.search("world models")[0].chunk.episode_id == GEMINI
 
 
 @pytest.mark.parametrize(
