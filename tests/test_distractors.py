@@ -57,7 +57,8 @@ def test_a_killed_build_continues_without_rewriting_what_it_wrote(tmp_path: Path
     library = open_bench_library(settings, tmp_path, size)
     first = set(library.index.episodes_col.get(include=[])["ids"])
     assert len([i for i in first if i.startswith("distractor-")]) == 2
-    before = library.index.chunks_col.get(where={"episode_id": "distractor-0000000"}, include=["embeddings"])
+    before = library.index.chunk_collections["en"].get(where={"episode_id": "distractor-0000000"},
+                                                       include=["embeddings"])
     del library
 
     report = build(settings, tmp_path, size, pool, lambda step: None)
@@ -66,7 +67,8 @@ def test_a_killed_build_continues_without_rewriting_what_it_wrote(tmp_path: Path
     assert report["seeds"]["episodes"] == 0  # seeded before the kill: not again
     assert report["chunks"] == size
     library = open_bench_library(settings, tmp_path, size)
-    after = library.index.chunks_col.get(where={"episode_id": "distractor-0000000"}, include=["embeddings"])
+    after = library.index.chunk_collections["en"].get(where={"episode_id": "distractor-0000000"},
+                                                       include=["embeddings"])
     assert after["ids"] == before["ids"] and (after["embeddings"] == before["embeddings"]).all()
     chunks = list(library.retriever.snapshot().chunks)
     assert len(chunks) == size

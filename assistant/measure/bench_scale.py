@@ -173,6 +173,16 @@ def _load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def build_only(size: int) -> dict:
+    """Build (or finish) one library and nothing else: `python -m assistant.measure.bench_scale build SIZE`
+    starts a long build in the background, and `laidub bench --library SIZE` later measures it."""
+    settings = Settings.from_env()
+    pool, pool_report = Pool.load(settings, partial(print, file=sys.stderr, flush=True))
+    built = build(settings, bench_root(settings), size, pool, partial(print, file=sys.stderr, flush=True))
+    return {"pool": pool_report, "build": built}
+
+
 if __name__ == "__main__":
     step, size, *rest = sys.argv[1:]
-    print(json.dumps({"search": search_process, "ingest_one": ingest_one}[step](int(size), *rest)))
+    steps = {"search": search_process, "ingest_one": ingest_one, "build": build_only}
+    print(json.dumps(steps[step](int(size), *rest)))
