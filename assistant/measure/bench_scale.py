@@ -187,7 +187,21 @@ def build_only(size: int) -> dict:
     return {"pool": pool_report, "build": built}
 
 
+def measure_only(size: int, dev: str = str(DEV_QUESTIONS)) -> dict:
+    """Measure a library as it stands, even a build stopped midway (its search files rebuilt first, timed):
+    `python -m assistant.measure.bench_scale measure SIZE`."""
+    settings = Settings.from_env()
+    library = open_bench_library(settings, bench_root(settings), size)
+    start = time.perf_counter()
+    library.index.snapshot()
+    rebuilt_s = round(time.perf_counter() - start, 1)
+    chunks = library.index.count()
+    del library
+    return {"size": size, "chunks": chunks, "search_files_s": rebuilt_s,
+            **measure(settings, size, Path(dev), partial(print, file=sys.stderr, flush=True))}
+
+
 if __name__ == "__main__":
     step, size, *rest = sys.argv[1:]
-    steps = {"search": search_process, "ingest_one": ingest_one, "build": build_only}
+    steps = {"search": search_process, "ingest_one": ingest_one, "build": build_only, "measure": measure_only}
     print(json.dumps(steps[step](int(size), *rest)))
