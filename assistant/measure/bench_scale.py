@@ -9,9 +9,10 @@ LAIDUB_CACHE_DIR pointing at it):
   searched with its embedding computed afresh; the process's peak RSS (getrusage) is taken right
   after; then dev recall@5 and MRR among the distractors, per question language.
 - a cold `laidub search "..." --json`, its wall time and peak RSS (wait4).
-- one more distractor episode ingested into the library (its passages and card are cached, so the
-  time is everything but embedding), searched for, then removed again, so the library stays the one
-  built and every run measures the same thing.
+- up to 100k chunks (what the issue asks), one more distractor episode ingested into the library (its
+  passages are cached and its card embedded before the clock starts, so the time is everything but
+  embedding), searched for, then removed again, so the library stays the one built and every run
+  measures the same thing.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from pathlib import Path
 
 from assistant.config import Settings
 from assistant.measure.bench import QUESTIONS, _fresh_ms
-from assistant.measure.distractor_library import (Pool, bench_root, build, distractor, distractors_needed,
-                                                  library_dir, open_bench_library, seed_episodes)
+from assistant.measure.distractor_library import (SHIPPED_HNSW_UP_TO, Pool, bench_root, build, distractor,
+                                                  distractors_needed, library_dir, open_bench_library, seed_episodes)
 from assistant.measure.evaluate import load_cases, percentiles, retrieval_metrics
 from store import embedder
 from store.chunks import chunk_episode
@@ -59,8 +60,9 @@ def measure(settings: Settings, size: int, dev: Path, progress: Callable[[str], 
     measured = {"load_avg_before": _load(), "search": _fresh(settings, size, "search", str(dev))}
     progress(f"library of {size} chunks: a cold `laidub search`")
     measured["cold_search"] = _cold_search(settings, size)
-    progress(f"library of {size} chunks: one more episode")
-    measured["ingest_one"] = _fresh(settings, size, "ingest_one")
+    if size <= SHIPPED_HNSW_UP_TO:  # above, Chroma's HNSW is the bench's cheap one, not what a user's ingest pays
+        progress(f"library of {size} chunks: one more episode")
+        measured["ingest_one"] = _fresh(settings, size, "ingest_one")
     measured["load_avg_after"] = _load()
     return measured
 
@@ -70,7 +72,8 @@ def scale_text(report: dict) -> str:
     lines = [f"distractor pool: {pool['passages']} passages, {pool['embedded']} embedded now"
              + (f" at {pool['passages_per_s']} passages/s" if pool["passages_per_s"] else "")]
     for lib in report["libraries"]:
-        s, cold, one = lib["search"], lib["cold_search"], lib["ingest_one"]
+        s, cold = lib["search"], lib["cold_search"]
+        one = f"; one more episode {lib['ingest_one']['ingest_s']} s beyond embedding" if "ingest_one" in lib else ""
         recall = s["recall"]
         lines.append(
             f"{lib['size']} chunks ({s['chunks']} indexed; load {lib['load_avg_before']}): open {s['open_s']} s "
@@ -78,7 +81,7 @@ def scale_text(report: dict) -> str:
             f"search p50 {s['search_ms']['p50']} ms p95 {s['search_ms']['p95']} ms (query embedding "
             f"{s['query_embedding_ms']['p50']} ms), peak RSS {s['peak_rss_mb']} MB; cold `laidub search` "
             f"{cold['wall_s']} s, {cold['peak_rss_mb']} MB; recall@5 en {recall['en'].get('recall@5')} "
-            f"zh {recall['zh'].get('recall@5')}; one more episode {one['ingest_s']} s beyond embedding")
+            f"zh {recall['zh'].get('recall@5')}{one}")
     return "\n".join(lines)
 
 
