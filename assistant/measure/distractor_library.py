@@ -156,6 +156,8 @@ def build(settings: Settings, root: Path, size: int, pool: Pool, progress: Calla
     written = set(library.index.episodes_col.get(include=[])["ids"])
     todo = [n for n in range(wanted) if f"distractor-{n:07d}" not in written]
     report["resume"] = {"episodes_done": wanted - len(todo), "listing_s": _since(start)}
+    progress(f"{size}: {wanted - len(todo)} of {wanted} distractor episodes already written "
+             f"(listed in {report['resume']['listing_s']} s)")
     start = time.perf_counter()
     rows = write_distractors(library, pool, todo, progress)
     seconds = time.perf_counter() - start
