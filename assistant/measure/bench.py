@@ -51,8 +51,9 @@ from store.index import Index, connect
 from store.language import LANGUAGES
 from store.library import Library
 from store.people import PeopleIndex
-from store.retrieve import Filters, Retriever, dense_best
+from store.retrieve import CANDIDATES, Filters, Retriever, dense_best
 from store.snapshot import Snapshot
+from store.topk import top_rows
 
 # Dev-style questions, both languages, cross-lingual ones included.
 QUESTIONS = (
@@ -160,6 +161,7 @@ def _bench_synthetic(pool: SeedPool, size: int, queries: int, root: Path, progre
         embed_ms = [_fresh_ms(partial(index.embedder.query_vectors, q)) for q in asked]
         search_ms = [_fresh_ms(partial(retriever.search, q, k=8)) for q in asked]
         exact_share = _dense_exact_share(retriever.snapshot(), [index.embedder.query_vectors(q).dense for q in asked])
+        latent_kept = _latent_top_overlap(retriever.snapshot(), [index.embedder.query_vectors(q).latent for q in asked])
 
         progress(f"{size} synthetic chunks: one more episode, incrementally")
         extra = pool.episode(len(episodes), segments=SEGMENTS)
@@ -176,7 +178,8 @@ def _bench_synthetic(pool: SeedPool, size: int, queries: int, root: Path, progre
         "index_s": index_s, "index_chunks_per_s": round(chunks / index_s, 1), "snapshot_load_s": snapshot_load_s,
         "index_open_s": index_open_s, "search_ms": percentiles(search_ms),
         "query_embedding_ms": percentiles(embed_ms), "peak_rss_mb": rss(),
-        "dense_exact_share": exact_share, "ingest_one_s": ingest_one_s, "ingest_one_visible": visible,
+        "dense_exact_share": exact_share, "latent_top_overlap": latent_kept,
+        "ingest_one_s": ingest_one_s, "ingest_one_visible": visible,
         "search_after_ingest_s": search_after_ingest_s, "segments": len(retriever.snapshot().rows.segments),
     }  # fmt: skip
 
@@ -195,6 +198,17 @@ def _dense_exact_share(snapshot: Snapshot, vectors: list[np.ndarray]) -> float:
             best = np.sort(exact[admitted])[::-1][: len(found)]
             same.append(np.allclose(np.sort(exact[found])[::-1], best, rtol=0, atol=1e-6))
     return round(float(np.mean(same)), 3)
+
+
+def _latent_top_overlap(snapshot: Snapshot, queries: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """Mean share of a latent list (pruned columns, shortlist rescored: store/latent.py) that ranking every row by
+    its exact score lists too. Copies of one seed vector nearly tie, so this is a floor on what is kept."""
+    admitted = Filters().mask(snapshot)
+    shares = []
+    for query in queries:
+        exact = set(top_rows(snapshot.latent.scores(query, exact=True), admitted, CANDIDATES, 0.0).tolist())
+        shares.append(len(exact & set(snapshot.latent.best(query, admitted, CANDIDATES))) / max(len(exact), 1))
+    return round(float(np.mean(shares)), 3)
 
 
 @dataclasses.dataclass
@@ -310,7 +324,8 @@ def bench_text(report: dict) -> str:
             f"{c['snapshot_load_s']} s, index open {c['index_open_s']} s, "
             f"search p50 {c['search_ms']['p50']} ms p95 {c['search_ms']['p95']} ms "
             f"(query embedding p50 {c['query_embedding_ms']['p50']} ms), "
-            f"dense lists exact {c['dense_exact_share']:.1%}, peak RSS {c['peak_rss_mb']} MB, one more episode "
+            f"dense lists exact {c['dense_exact_share']:.1%}, latent lists kept {c['latent_top_overlap']:.1%}, "
+            f"peak RSS {c['peak_rss_mb']} MB, one more episode "
             f"{c['ingest_one_s']} s beyond embedding (then searched in {c['search_after_ingest_s']} s)"
         )
     return "\n".join(lines)
