@@ -384,11 +384,15 @@ def evaluate(path, retrieval_only, fast, as_json):
 @click.option("--server", is_flag=True,
               help="Only measure search on a Chroma server (`chroma run` on 127.0.0.1) from a separate client process, "
                    "at each --sizes, and dev recall@5 there and embedded.")
+@click.option("--library", "library_sizes", default="",
+              help="Only measure the big distractor libraries of these sizes (built once, resumable, reused), "
+                   "e.g. 100000,1000000.")
 @click.option("--dev", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="JSONL question set (as for `laidub eval`) for --server's recall@5.")
+              help="JSONL question set (as for `laidub eval`) for the recall@5 of --server and --library.")
 @fast_option
 @command
-def bench(sizes, queries, answers, questions, feed_items, audio, chapters_only, server, dev, fast, as_json):
+def bench(sizes, queries, answers, questions, feed_items, audio, chapters_only, server, library_sizes, dev, fast,
+          as_json):
     """Time ingest, indexing and search (synthetic corpora, temporary) and answering with the model."""
     from assistant.measure.bench import QUESTIONS, bench_text, parse_sizes, run_bench
 
@@ -407,6 +411,12 @@ def bench(sizes, queries, answers, questions, feed_items, audio, chapters_only, 
 
         report = {"chapters": bench_chapters(settings)}
         emit(as_json, report, chapters_text(report["chapters"]))
+        return
+    if library_sizes:
+        from assistant.measure.bench_scale import DEV_QUESTIONS, run_scale, scale_text
+
+        report = run_scale(settings, parse_sizes(library_sizes), dev or DEV_QUESTIONS, progress)
+        emit(as_json, report, scale_text(report))
         return
     if answers:
         from assistant.measure.bench_answers import bench_answers, load_questions

@@ -188,6 +188,15 @@ class E5Embedding(EmbeddingFunction[Documents]):
         """Everything a search needs of a question, both passes at once."""
         return _cached_query_vectors(text)
 
+    def missing(self, texts: list[str]) -> list[str]:
+        """The texts whose dense or latent vectors are not cached yet (all of them without a cache)."""
+        if not self._cache:
+            return list(texts)
+        cut = [t[:MAX_PASSAGE_CHARS] for t in texts]
+        known = self._cache.get([PassageCache.key(t, kind) for t in cut for kind in ("dense", "latent")])
+        return [text for text, t in zip(texts, cut)
+                if PassageCache.key(t, "dense") not in known or PassageCache.key(t, "latent") not in known]
+
     def _cached(self, texts: list[str], kind: str, compute) -> list[np.ndarray]:
         texts = [t[:MAX_PASSAGE_CHARS] for t in texts]
         keys = [PassageCache.key(t, kind) for t in texts]
