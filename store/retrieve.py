@@ -150,7 +150,7 @@ def snapshot_candidates(snapshot: Snapshot, embedder: E5Embedding, query: str, f
     lexical = _LISTS.submit(snapshot.lexical.scores, query)
     vectors = embedder.query_vectors(query)
     # Latent scoring beside the dense scan (which splits over both cores itself): neither holds the GIL long.
-    latent = _LISTS.submit(snapshot.latent.best, vectors.latent, admitted, CANDIDATES)
+    latent = _LISTS.submit(snapshot.latent.shortlist, vectors.latent, admitted)
     similarity = snapshot.dense.similarities(vectors.dense)  # approximate until rescored
     lists: list[list[int]] = [
         dense_best(snapshot.dense, similarity, admitted & snapshot.where("language", [language]), vectors.dense)
@@ -158,7 +158,8 @@ def snapshot_candidates(snapshot: Snapshot, embedder: E5Embedding, query: str, f
     ]
     bm25 = lexical.result()
     lists.append(_best(bm25, admitted))
-    lists.append(latent.result())
+    found = np.asarray([row for ranked in lists for row in ranked], dtype=np.int64)
+    lists.append(snapshot.latent.rank(vectors.latent, np.union1d(latent.result(), found), CANDIDATES))
     # Every row read later (ranks, people, grouping) is in one of the lists, so every similarity read is exact.
     snapshot.dense.rescore(similarity, lists[-2] + lists[-1], vectors.dense)
 

@@ -195,6 +195,19 @@ def test_latent_best_reranks_its_shortlist_exactly(tmp_path: Path, monkeypatch: 
         monkeypatch.undo()
 
 
+def test_latent_rank_orders_any_rows_by_their_exact_score(tmp_path: Path):
+    """What the retriever does with the dense and BM25 candidates a pruned shortlist missed: exact latent ranks."""
+    snapshot = _latent_segments(tmp_path).open()
+    rng = np.random.default_rng(9)
+    for _ in range(5):
+        features = np.unique(np.r_[rng.choice(40, 8, replace=False), rng.choice(16384, 30)])
+        query = (features, rng.random(len(features)).astype(np.float32))
+        exact = snapshot.latent.scores(query, exact=True)
+        rows = rng.choice(len(exact), 60, replace=False)
+        expected = [int(r) for r in rows[np.lexsort((rows, -exact[rows]))] if exact[r] > 0][:20]
+        assert len(expected) == 20 and snapshot.latent.rank(query, rows, 20) == expected
+
+
 def test_a_segment_of_another_format_reads_as_missing(tmp_path: Path):
     """An index written before the layout changed is rebuilt from Chroma, not misread."""
     files = SearchFiles(tmp_path)
