@@ -291,6 +291,13 @@ class SeedPool:
         return chunks
 
 
+def own_peak_rss_mb() -> float:
+    """This process's peak RSS since it started its program (VmHWM). Not getrusage's ru_maxrss: Linux carries
+    over the RSS a process had before its exec, so a child of a bench holding GBs reported those GBs."""
+    status = Path("/proc/self/status").read_text()
+    return round(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024, 1)
+
+
 @contextmanager
 def peak_rss() -> Iterator[Callable[[], float]]:
     """Samples this process's RSS while the block runs; yields a function returning the peak in MB."""

@@ -21,17 +21,15 @@ import cProfile
 import json
 import os
 import pstats
-import resource
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 from assistant.config import Settings
-from assistant.measure.bench import QUESTIONS, _fresh_ms
+from assistant.measure.bench import QUESTIONS, _fresh_ms, own_peak_rss_mb
 from assistant.measure.distractor_library import (SHIPPED_HNSW_UP_TO, Pool, bench_root, build, distractor,
                                                   distractors_needed, library_dir, open_bench_library, seed_episodes)
 from assistant.measure.evaluate import load_cases, percentiles, retrieval_metrics
@@ -79,8 +77,8 @@ def scale_text(report: dict) -> str:
         recall = s["recall"]
         lines.append(
             f"{lib['size']} chunks ({s['chunks']} indexed; load {lib['load_avg_before']}): open {s['open_s']} s "
-            f"(search files {s['index_open_s']} s), episodes listed in {s['episodes_s']} s, "
-            f"search p50 {s['search_ms']['p50']} ms p95 {s['search_ms']['p95']} ms (query embedding "
+            f"(search files {s['index_open_s']} s), search p50 {s['search_ms']['p50']} ms p95 {s['search_ms']['p95']} "
+            f"ms (first pass p50 {s['first_pass_search_ms']['p50']} ms; query embedding "
             f"{s['query_embedding_ms']['p50']} ms), peak RSS {s['peak_rss_mb']} MB; cold `laidub search` "
             f"{cold['wall_s']} s, {cold['peak_rss_mb']} MB; recall@5 en {recall['en'].get('recall@5')} "
             f"zh {recall['zh'].get('recall@5')}{one}")
@@ -104,20 +102,26 @@ def _library_env(settings: Settings, size: int) -> dict:
             "LAIDUB_CACHE_DIR": str(settings.cache_dir), "PYTHONPATH": os.pathsep.join(sys.path)}
 
 
+# The cold search is started by this small watcher, not by the bench: a child's peak RSS counts the pages of the
+# process it was forked from until its exec (Linux keeps the pre-exec RSS in the maximum), and the bench holds GBs.
+_WATCHER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+out = child.stdout.read()
+_, status, usage = os.wait4(child.pid, 0)
+results = json.loads(out or b"{}").get("results", [])
+print(json.dumps({"wall_s": round(time.perf_counter() - start, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+                  "exit": os.waitstatus_to_exitcode(status), "top": results[0]["title"] if results else None}))
+"""
+
+
 def _cold_search(settings: Settings, size: int) -> dict:
     """`laidub search` as a user runs it: a new process, wall time from spawn to exit, its peak RSS."""
     laidub = Path(sys.executable).with_name("laidub")
-    with tempfile.TemporaryFile() as out:
-        start = time.perf_counter()
-        child = subprocess.Popen([str(laidub), "search", COLD_QUESTION, "--json"], stdout=out,
-                                 stderr=subprocess.DEVNULL, env=_library_env(settings, size))
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        results = json.loads(out.read() or b"{}").get("results", [])
-    return {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "exit": child.returncode,
-            "top": results[0]["title"] if results else None}
+    done = subprocess.run([sys.executable, "-c", _WATCHER, str(laidub), "search", COLD_QUESTION, "--json"],
+                          env=_library_env(settings, size), capture_output=True, text=True)
+    return json.loads(done.stdout)
 
 
 def search_process(size: int, dev: str) -> dict:
@@ -130,23 +134,23 @@ def search_process(size: int, dev: str) -> dict:
     library.retriever.snapshot()  # the revision checked, the manifest's segments mapped
     index_s = time.perf_counter() - start
     start = time.perf_counter()
-    episodes = len(library.episodes())
-    episodes_s = time.perf_counter() - start
-    start = time.perf_counter()
     embedder.engine()
     model_s = time.perf_counter() - start
     questions = list(QUESTIONS) + [json.loads(line)["question"] for line in Path(dev).read_text().splitlines() if line]
     for question in (QUESTIONS[0], QUESTIONS[-1]):  # untimed: the zh dictionary and the people index, once
         library.search(question)
     embed_ms = [_fresh_ms(partial(library.index.embedder.query_vectors, q)) for q in questions]
+    # The first pass reads the pages of the files it needs from disk, unless the page cache has them; the second
+    # is a search process's steady state (the page cache holds what searches read: codes, postings, vectors).
+    first_ms = [_fresh_ms(partial(library.search, q, k=8)) for q in questions]
     search_ms = [_fresh_ms(partial(library.search, q, k=8)) for q in questions]
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = own_peak_rss_mb()
     profile = _profile(lambda: [_fresh_ms(partial(library.search, q, k=8)) for q in questions], len(questions))
     metrics = retrieval_metrics(library, load_cases(Path(dev), library))
-    return {"chunks": library.index.count(), "episodes": episodes, "library_s": round(library_s, 3),
-            "index_open_s": round(index_s, 3), "open_s": round(library_s + index_s, 3),
-            "episodes_s": round(episodes_s, 2), "model_load_s": round(model_s, 2),
-            "questions": len(questions), "search_ms": percentiles(search_ms),
+    return {"chunks": library.index.count(), "episodes": library.index.episodes_col.count(),
+            "library_s": round(library_s, 3), "index_open_s": round(index_s, 3), "open_s": round(library_s + index_s, 3),
+            "model_load_s": round(model_s, 2), "questions": len(questions),
+            "first_pass_search_ms": percentiles(first_ms), "search_ms": percentiles(search_ms),
             "query_embedding_ms": percentiles(embed_ms), "peak_rss_mb": round(peak, 1),
             "recall": {k: metrics[k] for k in ("all", "en", "zh")}, "misses": metrics["misses"],
             "profile_ms_per_search": profile, "load_avg": _load()}
@@ -189,7 +193,7 @@ def ingest_one(size: int) -> dict:
             "ingest_s": round(ingest_s, 2),
             "visible": any(h.chunk.episode_id == extra.id for h in hits), "search_after_s": round(search_s, 2),
             "remove_s": round(remove_s, 2),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+            "peak_rss_mb": own_peak_rss_mb()}
 
 
 def _load() -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import resource
 import shutil
 import socket
 import subprocess
@@ -29,7 +28,8 @@ import httpx
 
 from assistant.config import Settings
 from assistant.library import open_library
-from assistant.measure.bench import QUESTIONS, SeedPool, _fresh_ms, _machine, _since, _silent
+from assistant.measure.bench import (QUESTIONS, SeedPool, _fresh_ms, _machine, _since, _silent,
+                                     own_peak_rss_mb)
 from assistant.measure.evaluate import load_cases, percentiles, retrieval_metrics
 from store.embedder import E5Embedding, PassageCache, engine
 from store.errors import SettingsError
@@ -120,7 +120,7 @@ def client(url: str, queries: int, aliases: Path, fulltext_words: int) -> dict:
     asked = [QUESTIONS[n % len(QUESTIONS)] for n in range(queries)]
     embed_ms = [_fresh_ms(partial(index.embedder.query, q)) for q in asked]
     search_ms = [_fresh_ms(partial(retriever.search, q, k=8)) for q in asked]
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+    peak = own_peak_rss_mb()
     return {"search_ms": percentiles(search_ms), "query_embedding_ms": percentiles(embed_ms),
             "client_peak_rss_mb": round(peak, 1)}  # fmt: skip
 
