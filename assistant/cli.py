@@ -305,11 +305,15 @@ def ask(question, lang, episodes, people, fast, as_json):
     if as_json:
         click.echo(json.dumps(render.answer_json(assistant.ask(question, lang, filters)), ensure_ascii=False))
         return
+    streamed = False
     for part in assistant.stream(question, lang, filters):
         if isinstance(part, str):
             click.echo(part, nl=False)
-        else:
-            click.echo("\n\n" + render.answer_text(part))
+            streamed = True
+        elif streamed:  # what streamed is the answer, each sentence checked as it came: only its citations follow
+            click.echo("\n\n" + render.citations_text(part) if part.citations else "")
+        else:  # a refusal decided before anything was shown
+            click.echo(render.answer_text(part))
 
 
 @cli.command()

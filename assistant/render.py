@@ -132,11 +132,11 @@ def compare_row_json(row: CompareRow) -> dict:
 
 
 def answer_text(answer: Answer) -> str:
-    lines = [answer.text]
-    if answer.citations:
-        lines.append("")
-        lines += [citation_text(c) for c in answer.citations]
-    return "\n".join(lines)
+    return "\n\n".join(part for part in (answer.text, citations_text(answer)) if part)
+
+
+def citations_text(answer: Answer) -> str:
+    return "\n".join(citation_text(c) for c in answer.citations)
 
 
 def citation_text(citation: Citation) -> str:

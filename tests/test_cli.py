@@ -320,3 +320,34 @@ def test_a_data_dir_that_is_a_file_is_one_clear_line(make_env: Callable, tmp_pat
     code, payload, stderr = run_json(laidub, make_env(file), "episodes")
     assert code == 2 and payload["error"].startswith(f"LAIDUB_DATA_DIR={file} cannot hold the library")
     assert stderr.strip() == f"Error: {payload['error']}"
+
+
+class _StreamingAssistant:
+    """What `laidub ask` prints is decided by the CLI: an Assistant stand-in with a fixed stream."""
+
+    def __init__(self, parts: list):
+        self.parts = parts
+        self.library = type("Library", (), {"filters": lambda self, *args: None})()
+
+    def stream(self, question, lang, filters):
+        yield from self.parts
+
+
+def test_a_streamed_answer_is_printed_once_then_its_citations(cli: Run, monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path):
+    import assistant.answer
+    from assistant.citations import Citation
+    from assistant.results import Answer
+
+    citation = Citation(1, "lecun", "Yann LeCun on What Comes After LLMs", "Why Yann Left Meta", "58:00", 3480, "",
+                        "quote")
+    text = "Yann left Meta to pursue world models [1]."
+    answered = Answer("Why?", "en", text, refused=False, citations=[citation])
+    env = {"LAIDUB_DATA_DIR": str(tmp_path)}
+    monkeypatch.setattr(assistant.answer, "Assistant", lambda settings: _StreamingAssistant([text, answered]))
+    shown = cli(env, "ask", "Why did Yann LeCun leave Meta?").stdout
+    assert shown.count("world models") == 1 and "[1] Yann LeCun on What Comes After LLMs · 58:00" in shown
+
+    refusal = Answer("Why?", "en", "The episodes do not say.", refused=True)
+    monkeypatch.setattr(assistant.answer, "Assistant", lambda settings: _StreamingAssistant([refusal]))
+    assert cli(env, "ask", "What is Demis's favourite pub?").stdout.strip() == "The episodes do not say."
