@@ -39,6 +39,30 @@ SEEDS = REPO / "seeds"
 VENV_BIN = Path(sys.executable).parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def only_loopback() -> Iterator[None]:
+    """Tests may contact only 127.0.0.1: a connection from this process to any other address is refused (as an
+    unreachable host, which the code under test must handle) and fails the run at the end, even if that code
+    swallowed the error. Fixtures name other hosts (evil.example, podcast.invalid) only as text or to be refused."""
+    attempted: list[str] = []
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def checked(sock: socket.socket, address) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address[0]):
+            attempted.append(str(address[0]))
+            raise ConnectionRefusedError(f"tests may contact only 127.0.0.1, not {address[0]}")
+
+    socket.socket.connect = lambda sock, address: checked(sock, address) or real_connect(sock, address)
+    socket.socket.connect_ex = lambda sock, address: checked(sock, address) or real_connect_ex(sock, address)
+    yield
+    socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex
+    assert not attempted, f"tests tried to contact {sorted(set(attempted))}"
+
+
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
 @pytest.fixture(scope="session")
 def cache_dir() -> Path:
     """The user's cache dir ($LAIDUB_CACHE_DIR or ~/.cache/laidub), so e5 vectors survive across runs."""
