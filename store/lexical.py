@@ -54,6 +54,7 @@ TITLE_WEIGHT = 3
 
 
 _STEMMER = Stemmer.Stemmer("english")
+K1, B = 1.5, 0.75  # BM25's saturation and length normalisation (Lucene's and bm25s' defaults)
 
 
 def tokenize(text: str, precise: bool = False) -> list[str]:
@@ -107,7 +108,7 @@ class LexicalIndex:
     Tombstoned rows still count in the statistics until their segment is compacted, as in Lucene.
     """
 
-    def __init__(self, rows: Rows, live: np.ndarray, k1: float = 1.5, b: float = 0.75):
+    def __init__(self, rows: Rows, live: np.ndarray, k1: float = K1, b: float = B):
         self._rows, self._live = rows, live
         self.size = len(rows)
         self.k1, self.b = k1, b
@@ -127,7 +128,7 @@ class LexicalIndex:
             columns = segment.columns_of(wanted)
             df[columns >= 0] += segment.lexical.column_sizes(columns[columns >= 0])
             found.append(columns)
-        idf = np.log1p((self.size - df + 0.5) / (df + 0.5)).astype(np.float32)
+        idf = bm25_idf(self.size, df).astype(np.float32)
         for start, segment, columns in zip(self._rows.starts, self._rows.segments, found):
             present = np.nonzero(columns >= 0)[0]
             rows, tf, which = segment.lexical.gather(columns[present])
@@ -137,3 +138,8 @@ class LexicalIndex:
             weights = idf[present][which] * tf / (norm + tf)
             scores[start : start + segment.rows] += np.bincount(rows, weights, minlength=segment.rows)
         return scores
+
+
+def bm25_idf(total, df):
+    """Lucene's IDF of a term in `df` of `total` rows (numbers or arrays); a Chroma server's ranking uses it too."""
+    return np.log1p((total - df + 0.5) / (df + 0.5))

@@ -15,7 +15,6 @@ search files is in README.md ("Scale-out"): no latent terms, BM25 only over the 
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from collections import Counter
@@ -26,13 +25,12 @@ import numpy as np
 from store.chunks import TIMED_KINDS, Chunk
 from store.index import Index, StoredChunk
 from store.language import LANGUAGES, has_cjk
-from store.lexical import expand, tokenize
+from store.lexical import B, K1, bm25_idf, expand, tokenize
 from store.retrieve import CANDIDATES, Candidates, Filters
 
 DENSE_FETCH = 2 * CANDIDATES  # neighbours per language: summaries and entities are dropped here, not filtered there
 FULLTEXT_LIMIT = 200  # ids per token and language; a token in more rows is common, and its IDF low anyway
 FULLTEXT_FETCH = CANDIDATES  # rows found only by full text that are read and scored
-K1, B = 1.5, 0.75  # BM25 as the search files score it (store/lexical.py)
 
 # Requests to the server run side by side: the server answers them on its own cores, this process mostly waits.
 _REQUESTS = ThreadPoolExecutor(12, thread_name_prefix="chroma-requests")
@@ -134,11 +132,6 @@ def prescore(holding: dict[tuple[str, str], list[str]], idf: dict[str, float], n
     for language, i in sorted(score, key=lambda key: -score[key])[:n]:
         best.setdefault(language, []).append(i)
     return best
-
-
-def bm25_idf(total: int, df: int) -> float:
-    """Lucene's IDF, as the search files compute it (store/lexical.py)."""
-    return math.log1p((total - df + 0.5) / (df + 0.5))
 
 
 def pooled_idf(pool: list[list[str]], tokens: list[str], total: int) -> dict[str, float]:
